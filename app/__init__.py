@@ -1,0 +1,1 @@
+"""People-facing layer: the ``touchline`` CLI and the Panel app."""

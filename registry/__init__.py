@@ -1,0 +1,1 @@
+"""Everything that persists, in one DuckDB file."""
