@@ -7,6 +7,8 @@ models agree on names and types without looking at each other's code.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import polars as pl
 
 MATCH_SCHEMA: dict[str, pl.DataType] = {
@@ -74,3 +76,59 @@ def match_id(league: str, kickoff: str, home_team: str, away_team: str) -> str:
 def empty(schema: dict[str, pl.DataType]) -> pl.DataFrame:
     """Return an empty frame with ``schema``."""
     return pl.DataFrame(schema=schema)
+
+
+@dataclass(frozen=True)
+class ParsedFile:
+    """One source file read against the contract.
+
+    Attributes
+    ----------
+    source : str
+        The path or URL the bytes came from, as the user named it.
+    sha256 : str
+        Hex digest of the raw bytes, so a re-import of the same file is known.
+    league : str or None
+        Division code, from the ``Div`` column or the file name.
+    season : int or None
+        Starting year, from the site's folder layout or the kickoff dates.
+    rows_read : int
+        Data rows seen (blank and all-empty lines excluded).
+    matches, fixtures, prices, rejected : polars.DataFrame
+        Frames with ``MATCH_SCHEMA``, ``FIXTURE_SCHEMA``, ``PRICE_SCHEMA`` and
+        ``REJECTED_SCHEMA``.
+    """
+
+    source: str
+    sha256: str
+    league: str | None
+    season: int | None
+    rows_read: int
+    matches: pl.DataFrame
+    fixtures: pl.DataFrame
+    prices: pl.DataFrame
+    rejected: pl.DataFrame
+
+
+@dataclass(frozen=True)
+class ImportBatch:
+    """Everything one import command will write, checked across its files.
+
+    Matches are unique by ``match_id``; copies of one match with different
+    results anywhere in the batch have moved to ``rejected`` with the reason
+    ``conflicting duplicate``; identical copies are kept once. Prices are unique
+    by (match_id, bookmaker, market, timing, outcome, line).
+
+    Attributes
+    ----------
+    files : tuple of ParsedFile
+        The files, in the order they were named.
+    matches, fixtures, prices, rejected : polars.DataFrame
+        The combined frames, with the contract schemas.
+    """
+
+    files: tuple[ParsedFile, ...]
+    matches: pl.DataFrame
+    fixtures: pl.DataFrame
+    prices: pl.DataFrame
+    rejected: pl.DataFrame
