@@ -1,0 +1,69 @@
+"""The ``touchline`` command line.
+
+Every command shares the global ``--db`` and ``--config`` options. Reports go
+to stdout as a table or, with ``--format json``, as JSON with stable keys;
+progress and logs go to stderr. Exit status: 0 on success, 1 on a runtime
+error (one line on stderr), 2 on a usage error, 3 when a check raises an alert.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from app.cli import data as data_commands
+from app.cli import serve as serve_commands
+from app.cli.common import Context, fail_one_line
+
+cli = typer.Typer(
+    name="touchline",
+    help="Bayesian football modelling: data, fits, predictions and the app.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+cli.add_typer(data_commands.group, name="data")
+serve_commands.register(cli)
+
+
+@cli.callback()
+def _options(
+    ctx: typer.Context,
+    db: Annotated[
+        Path | None,
+        typer.Option(
+            help="DuckDB store; default $TOUCHLINE_DB or data/touchline.duckdb.",
+        ),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(help="Run configuration (TOML); default configs/default.toml."),
+    ] = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Log progress details to stderr.")
+    ] = False,
+) -> None:
+    """Bayesian football modelling: data, fits, predictions and the app."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        stream=sys.stderr,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    ctx.obj = Context(db=db, config_path=config)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the command line; the console script ``touchline`` calls this."""
+    command = typer.main.get_command(cli)
+    try:
+        command.main(args=argv, prog_name="touchline", standalone_mode=True)
+    except Exception as exc:  # turned into one line; tracebacks only on request
+        if os.environ.get("TOUCHLINE_DEBUG"):
+            raise
+        fail_one_line(exc)

@@ -1,0 +1,102 @@
+"""What every command shares: the store, the configuration, output and errors."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, NoReturn
+
+from registry.store import Store, default_db_path
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+from engine.config import Config, ConfigError, load_config
+
+stdout = Console(highlight=False, soft_wrap=True)
+stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_ALERT = 3
+
+
+class OutputFormat(StrEnum):
+    """How a report is written to stdout."""
+
+    table = "table"
+    json = "json"
+
+
+@dataclass
+class Context:
+    """Global options, resolved lazily so that ``--help`` never touches a file."""
+
+    db: Path | None = None
+    config_path: Path | None = None
+    _config: Config | None = field(default=None, repr=False)
+
+    @property
+    def config(self) -> Config:
+        """The run configuration, loaded and checked on first use."""
+        if self._config is None:
+            self._config = load_config(self.config_path)
+        return self._config
+
+    @property
+    def store(self) -> Store:
+        """The DuckDB store named by ``--db``, ``$TOUCHLINE_DB`` or the default."""
+        return Store(self.db if self.db is not None else default_db_path())
+
+
+def progress() -> Progress:
+    """Return a progress bar that writes to stderr."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=stderr,
+        transient=False,
+    )
+
+
+def emit_json(payload: Any) -> None:
+    """Write ``payload`` as JSON on stdout."""
+    sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
+
+
+def emit_table(title: str | None, columns: list[str], rows: list[list[Any]]) -> None:
+    """Write a table on stdout."""
+    table = Table(title=title, title_justify="left")
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*("" if v is None else str(v) for v in row))
+    stdout.print(table)
+
+
+def emit_id(identifier: str) -> None:
+    """Write the id of what a command created as the last line of stdout."""
+    sys.stdout.write(f"{identifier}\n")
+
+
+def fail_one_line(exc: BaseException) -> NoReturn:
+    """Write ``exc`` as one line on stderr and exit with status 1."""
+    message = " ".join(str(exc).split()) or type(exc).__name__
+    if not isinstance(exc, ConfigError | ValueError | RuntimeError | OSError):
+        message = (
+            f"unexpected {type(exc).__name__}: {message} "
+            "(set TOUCHLINE_DEBUG=1 for the traceback)"
+        )
+    stderr.print(f"error: {message}", markup=False)
+    raise SystemExit(EXIT_ERROR)

@@ -1,0 +1,229 @@
+"""``touchline data``: import, pull and inspect match data."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from engine.football_data import (
+    FootballDataError,
+    combine,
+    load_team_aliases,
+    read_football_data,
+)
+from registry.matches import ImportReport, data_status, import_batch
+from registry.store import Store
+
+from app.cli.common import (
+    Context,
+    OutputFormat,
+    emit_id,
+    emit_json,
+    emit_table,
+    progress,
+)
+from app.download import fetch, season_url
+from engine.config import Config
+from engine.contract import ParsedFile
+
+log = logging.getLogger(__name__)
+
+group = typer.Typer(
+    help="Import, download and inspect match data.", no_args_is_help=True
+)
+
+FormatOption = Annotated[
+    OutputFormat, typer.Option("--format", help="table for people, json for tools.")
+]
+
+
+def _aliases(config: Config) -> dict[str, str]:
+    path = config.data.team_aliases
+    return load_team_aliases(path) if path is not None else {}
+
+
+def expand_paths(paths: list[Path]) -> list[Path]:
+    """Return the CSV files named by ``paths``, folders searched recursively.
+
+    Raises
+    ------
+    FootballDataError
+        When a path does not exist or a folder holds no CSV file.
+    """
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(path.rglob("*.csv"))
+            if not found:
+                raise FootballDataError(
+                    f"{path} holds no .csv file; name files or folders of "
+                    "football-data.co.uk CSV files"
+                )
+            files.extend(found)
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise FootballDataError(
+                f"{path} does not exist; name existing CSV files or folders"
+            )
+    return files
+
+
+def import_files(store: Store, config: Config, paths: list[Path]) -> ImportReport:
+    """Read every file, then write them all in one transaction."""
+    files = expand_paths(paths)
+    aliases = _aliases(config)
+    parsed: list[ParsedFile] = []
+    with progress() as bar:
+        task = bar.add_task("reading", total=len(files))
+        for file in files:
+            parsed.append(
+                read_football_data(file.read_bytes(), str(file), aliases=aliases)
+            )
+            bar.advance(task)
+    return import_batch(store, combine(parsed))
+
+
+def pull(
+    store: Store,
+    config: Config,
+    *,
+    leagues: list[str],
+    seasons: list[int],
+    base_url: str,
+) -> ImportReport:
+    """Download every league-season, then write them all in one transaction."""
+    aliases = _aliases(config)
+    urls = [season_url(base_url, lg, s) for lg in leagues for s in seasons]
+    parsed: list[ParsedFile] = []
+    with progress() as bar:
+        task = bar.add_task("downloading", total=len(urls))
+        for url in urls:
+            body = fetch(
+                url, timeout_s=config.data.timeout_s, retries=config.data.retries
+            )
+            parsed.append(read_football_data(body, url, aliases=aliases))
+            bar.advance(task)
+    return import_batch(store, combine(parsed))
+
+
+def _report(report: ImportReport, fmt: OutputFormat) -> None:
+    if fmt is OutputFormat.json:
+        emit_json(report.to_dict())
+        return
+    summary = report.to_dict()
+    rows = [[key, value] for key, value in summary.items() if key != "import_ids"]
+    emit_table("import", ["what", "count"], rows)
+    emit_id(" ".join(report.import_ids))
+
+
+@group.command("import")
+def import_command(
+    ctx: typer.Context,
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="CSV files or folders of them.", show_default=False),
+    ],
+    fmt: FormatOption = OutputFormat.table,
+) -> None:
+    """Import football-data.co.uk CSV files or folders into the store.
+
+    All files are read and checked first and then written in one transaction:
+    a file that cannot be read leaves the store as it was. Rows that break the
+    data contract are kept in the rejected rows with the reason. Importing the
+    same file again changes nothing; a corrected result updates the match and
+    is recorded. The last line of stdout lists the new import ids.
+    """
+    obj: Context = ctx.obj
+    _report(import_files(obj.store, obj.config, paths), fmt)
+
+
+@group.command("pull")
+def pull_command(
+    ctx: typer.Context,
+    league: Annotated[
+        list[str] | None,
+        typer.Option(help="Division code, repeatable; default from the config."),
+    ] = None,
+    season: Annotated[
+        list[int] | None,
+        typer.Option(help="Starting year (2023 = 2023/24), repeatable."),
+    ] = None,
+    base_url: Annotated[
+        str | None,
+        typer.Option(
+            envvar="TOUCHLINE_DATA_URL",
+            help="Source address; default $TOUCHLINE_DATA_URL or the config's.",
+        ),
+    ] = None,
+    fmt: FormatOption = OutputFormat.table,
+) -> None:
+    """Download league-season files and import them in one transaction.
+
+    Fetches <base-url>/mmz4281/<yyYY>/<league>.csv for every league and season
+    asked for, with retries and timeouts. Nothing is written unless every file
+    arrived and could be read.
+    """
+    obj: Context = ctx.obj
+    config = obj.config
+    report = pull(
+        obj.store,
+        config,
+        leagues=list(league or config.data.leagues),
+        seasons=list(season or config.data.seasons),
+        base_url=(base_url or config.data.source).rstrip("/"),
+    )
+    _report(report, fmt)
+
+
+@group.command("status")
+def status_command(ctx: typer.Context, fmt: FormatOption = OutputFormat.table) -> None:
+    """Show matches per league and season, fixtures and rejected rows."""
+    obj: Context = ctx.obj
+    status = data_status(obj.store)
+    payload = status.to_dict()
+    if fmt is OutputFormat.json:
+        emit_json(payload)
+        return
+    print_status(payload)
+
+
+def print_status(payload: dict) -> None:
+    """Write a data status report as tables."""
+    seasons = payload.get("seasons", [])
+    emit_table(
+        "matches",
+        ["league", "season", "matches", "teams", "first_kickoff", "last_kickoff"],
+        [
+            [
+                s["league"],
+                s["season"],
+                s["matches"],
+                s["teams"],
+                s["first_kickoff"],
+                s["last_kickoff"],
+            ]
+            for s in seasons
+        ],
+    )
+    emit_table(
+        None,
+        ["total matches", "fixtures", "rejected rows", "imports"],
+        [
+            [
+                payload.get("matches"),
+                payload.get("fixtures"),
+                payload.get("rejected_rows"),
+                payload.get("imports"),
+            ]
+        ],
+    )
+    reasons = payload.get("rejected_by_reason", [])
+    if reasons:
+        emit_table(
+            "rejected rows",
+            ["reason", "rows"],
+            [[r["reason"], r["rows"]] for r in reasons],
+        )
