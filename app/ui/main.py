@@ -1,0 +1,127 @@
+"""The Touchline app: compose the views over one data source and serve them.
+
+Each browser session gets its own :class:`~app.ui.data.StoreData`, which reads
+the store once when the page opens and again on **Refresh**; nothing holds the
+store open between reads, so imports and refits can write while the app runs.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import panel as pn
+
+from app.ui.data import StoreData
+from app.ui.views import (
+    EmptyStoreNotice,
+    RejectedRows,
+    SeasonTable,
+    StoreMessage,
+    StoreOverview,
+)
+
+logger = logging.getLogger(__name__)
+
+TITLE = "Touchline"
+SIDEBAR_TEXT = (
+    "**Refresh** reads the store again. The page holds no connection between "
+    "reads, so imports and fits can write to the store while it is open."
+)
+
+
+def build_app(
+    db_path: str | Path, *, notice: str | None = None
+) -> pn.viewable.Viewable:
+    """Return the app's page over the store at ``db_path``.
+
+    Parameters
+    ----------
+    db_path : str or pathlib.Path
+        The store's DuckDB file; a missing one is created empty.
+    notice : str, optional
+        A line shown at the top of the page, for example why the data source
+        could not be reached when the store was to be filled.
+
+    Returns
+    -------
+    panel.viewable.Viewable
+        A template titled "Touchline" holding the views.
+    """
+    pn.extension("tabulator")
+    source = StoreData(db_path=str(db_path))
+    seasons = SeasonTable(source=source)
+    refresh = pn.widgets.Button.from_param(
+        source.param.refresh, color="primary", sizing_mode="stretch_width"
+    )
+
+    store = pn.Column(
+        StoreMessage(source=source),
+        EmptyStoreNotice(source=source, notice=notice or ""),
+        StoreOverview(source=source),
+        sizing_mode="stretch_width",
+    )
+
+    return pn.template.FastListTemplate(
+        title=TITLE,
+        sidebar=[refresh, SIDEBAR_TEXT],
+        main=[store, seasons, RejectedRows(source=source)],
+        sidebar_width=260,
+        theme_toggle=False,
+    )
+
+
+def serve(
+    db_path: str | Path,
+    *,
+    address: str = "127.0.0.1",
+    port: int = 5006,
+    notice: str | None = None,
+    show: bool = False,
+    threaded: bool = False,
+):
+    """Serve the app on ``address:port``, accepting pages from there only.
+
+    Parameters
+    ----------
+    db_path : str or pathlib.Path
+        The store's DuckDB file.
+    address : str, default "127.0.0.1"
+        The address to bind; loopback unless told otherwise.
+    port : int, default 5006
+        The port to listen on.
+    notice : str, optional
+        A line shown at the top of every page (see :func:`build_app`).
+    show : bool, default False
+        Open the page in a browser once the server is up.
+    threaded : bool, default False
+        Run the server in a background thread and return at once, instead of
+        blocking until it is stopped.
+
+    Returns
+    -------
+    panel.io.server.StoppableThread or bokeh.server.server.Server
+        The thread when ``threaded``, else the server after it has stopped.
+
+    Raises
+    ------
+    ValueError
+        When ``port`` is not a port number from 1 to 65535.
+    """
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
+        raise ValueError(
+            f"port must be a whole number from 1 to 65535, got {port!r}; pass e.g. 5006"
+        )
+    path = Path(db_path)
+    origin = f"{address}:{port}"
+    logger.info("serving %s on http://%s for the store %s", TITLE, origin, path)
+    return pn.serve(
+        lambda: build_app(path, notice=notice),
+        address=address,
+        port=port,
+        websocket_origin=[origin],
+        show=show,
+        threaded=threaded,
+        title=TITLE,
+        verbose=False,
+    )
