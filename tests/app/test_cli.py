@@ -8,7 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import click
 import pytest
 import typer
 
@@ -39,9 +38,9 @@ def status(db: Path) -> dict:
     return json.loads(done.stdout)
 
 
-def command_paths(command: click.Command, prefix=()) -> list[tuple[str, ...]]:
+def command_paths(command, prefix=()) -> list[tuple[str, ...]]:
     paths = [prefix]
-    if isinstance(command, click.Group):
+    if hasattr(command, "commands"):
         for name, sub in command.commands.items():
             paths += command_paths(sub, (*prefix, name))
     return paths
