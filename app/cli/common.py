@@ -59,7 +59,7 @@ class Context:
 
 
 def progress() -> Progress:
-    """Return a progress bar that writes to stderr."""
+    """Return a progress bar on stderr, shown only when stderr is a terminal."""
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -67,6 +67,7 @@ def progress() -> Progress:
         TimeElapsedColumn(),
         console=stderr,
         transient=False,
+        disable=not stderr.is_terminal,
     )
 
 

@@ -116,7 +116,7 @@ def _report(report: ImportReport, fmt: OutputFormat) -> None:
     summary = report.to_dict()
     rows = [[key, value] for key, value in summary.items() if key != "import_ids"]
     emit_table("import", ["what", "count"], rows)
-    emit_id(" ".join(report.import_ids))
+    emit_id(" ".join(str(i) for i in report.import_ids))
 
 
 @group.command("import")
