@@ -67,7 +67,7 @@ def write(db: Path, batch):
 
 def run(data: Path, db: Path, quick: bool) -> int:
     """Run the benchmark; return the exit status."""
-    from registry.matches import data_status
+    from registry.status import data_status
     from registry.store import Store
 
     batch, read_s = read(data, quick)

@@ -7,14 +7,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from engine.football_data import (
-    FootballDataError,
-    combine,
-    load_team_aliases,
-    read_football_data,
-)
-from registry.matches import ImportReport, data_status, import_batch
-from registry.store import Store
 
 from app.cli.common import (
     Context,
@@ -27,6 +19,15 @@ from app.cli.common import (
 from app.download import fetch, season_url
 from engine.config import Config
 from engine.contract import ParsedFile
+from engine.football_data import (
+    FootballDataError,
+    combine,
+    load_team_aliases,
+    read_football_data,
+)
+from registry.matches import ImportReport, import_batch
+from registry.status import data_status
+from registry.store import Store
 
 log = logging.getLogger(__name__)
 

@@ -6,11 +6,11 @@ import logging
 from typing import Annotated
 
 import typer
-from registry.matches import data_status
 
 from app.cli.common import Context, stderr
 from app.cli.data import pull
 from app.download import DownloadError
+from registry.status import data_status
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 The store is one DuckDB file that a running import or refit may need to write
 at any moment, and DuckDB refuses a writer while any reader holds the file. So
 the data source never keeps a connection: every refresh opens the store, reads
-one :class:`~registry.matches.DataStatus` and closes it again, and the views
+one :class:`~registry.status.DataStatus` and closes it again, and the views
 work on that cached copy. Filtering happens here, in memory, on the cached
 copy, so a change of filter never touches the store.
 """
@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 import param
 
-from registry.matches import DataStatus, data_status
+from registry.status import DataStatus, data_status
 from registry.store import Store, StoreBusy, StoreError
 
 logger = logging.getLogger(__name__)

@@ -11,12 +11,12 @@ from registry_batches import batch, fixture, match, one_x_two, parsed, rejected
 
 from engine.contract import FIXTURE_SCHEMA, MATCH_SCHEMA, PRICE_SCHEMA
 from registry.matches import (
-    data_status,
     import_batch,
     load_fixtures,
     load_matches,
     load_prices,
 )
+from registry.status import data_status
 from registry.store import Store, StoreError
 
 STATUS_KEYS = {
