@@ -33,6 +33,13 @@ def app_command(
             help="On an empty store, first pull the config's leagues and seasons.",
         ),
     ] = True,
+    base_url: Annotated[
+        str | None,
+        typer.Option(
+            envvar="TOUCHLINE_DATA_URL",
+            help="Source address; default $TOUCHLINE_DATA_URL or the config's.",
+        ),
+    ] = None,
     show: Annotated[bool, typer.Option(help="Open a browser tab.")] = False,
 ) -> None:
     """Serve the Touchline app on the store, pulling data first if it is empty.
@@ -53,7 +60,7 @@ def app_command(
                 config,
                 leagues=list(config.data.leagues),
                 seasons=list(config.data.seasons),
-                base_url=config.data.source,
+                base_url=(base_url or config.data.source).rstrip("/"),
             )
         except DownloadError as exc:
             notice = f"The data source could not be reached: {exc}"

@@ -22,6 +22,18 @@ from engine.contract import (
 from registry.matches import import_batch
 from registry.store import Store
 
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
 
 def _match(league: str, season: int, day: date, home: str, away: str, goals=(1, 0)):
     return {
@@ -137,3 +149,20 @@ def filled_store(tmp_path: Path) -> Path:
     path = tmp_path / "filled.duckdb"
     fill(path)
     return path
+
+
+@pytest.fixture
+def page():
+    """A page of headless Chromium, the system's build, never a downloaded one."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} not found; install the chromium package to run this")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
+        )
+        try:
+            yield browser.new_page(viewport={"width": 1280, "height": 1000})
+        finally:
+            browser.close()

@@ -16,17 +16,6 @@ import pytest
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 DATED = re.compile(r"\d{4}-\d{2}-\d{2}")
 NOTICE = "the data source could not be reached: connection refused"
 
@@ -73,23 +62,6 @@ def served(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
-
-
-@pytest.fixture
-def page():
-    """A page of headless Chromium, the system's build, never a downloaded one."""
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} not found; install the chromium package to run this")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
-        )
-        try:
-            yield browser.new_page(viewport={"width": 1280, "height": 1000})
-        finally:
-            browser.close()
 
 
 def _season_rows(page) -> list[str]:
