@@ -41,6 +41,29 @@ prices
     primary key index: over the two million prices of the real data such an
     index made the file about 20 times larger (440 MB against 23 MB) and the
     first import twice as slow, and only the import writes this table.
+model_versions
+    One row per fitted model version, never updated (see
+    :mod:`registry.versions`): ``version_id`` (ten hex characters),
+    ``created_at`` (UTC), ``model``, ``config``, ``selection`` and
+    ``diagnostics`` (JSON text), ``scope`` (the selection's leagues, sorted
+    and comma-joined), ``training_hash``, ``seed``, ``package_version``,
+    ``git_commit``, ``artefact_sha256``, ``artefact_size``, ``created_by``,
+    ``record_sha256`` (digest of the columns before it) and ``netcdf`` (the
+    posterior as netCDF-4 bytes). The artefact sits in the version's own row,
+    so a version without its artefact cannot exist.
+version_deletions
+    One row per deleted version: ``version_id``, ``deleted_at`` (UTC),
+    ``deleted_by`` and ``record`` (the version's metadata as JSON), so an
+    audit row naming it stays explained and its id is never handed out again.
+audit_log
+    One row per alias move, ``audit_id`` from the sequence ``audit_id_seq``:
+    ``moved_at`` (UTC), ``action`` (promote or rollback), ``alias``,
+    ``scope``, ``from_version`` (null for the first move), ``to_version``,
+    ``who``, ``reason``, ``forced`` and ``evidence`` (JSON text).
+aliases
+    Where each alias of each scope points now: ``alias`` (champion or
+    challenger), ``scope``, ``version_id`` (a foreign key to
+    ``model_versions``), ``moved_at`` and ``audit_id`` (its latest audit row).
 """
 
 from __future__ import annotations
@@ -167,7 +190,75 @@ _PRICES = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_IMPORTS, _MATCHES, _FIXTURES, _PRICES)
+_MODEL_VERSIONS = Migration(
+    "0005_model_versions",
+    (
+        """CREATE TABLE model_versions (
+            version_id VARCHAR PRIMARY KEY
+                CHECK (regexp_full_match(version_id, '[0-9a-f]{10}')),
+            created_at TIMESTAMP NOT NULL,
+            model VARCHAR NOT NULL CHECK (model <> ''),
+            config VARCHAR NOT NULL,
+            selection VARCHAR NOT NULL,
+            scope VARCHAR,
+            training_hash VARCHAR NOT NULL
+                CHECK (regexp_full_match(training_hash, '[0-9a-f]{64}')),
+            seed BIGINT NOT NULL CHECK (seed >= 0),
+            package_version VARCHAR,
+            git_commit VARCHAR,
+            diagnostics VARCHAR NOT NULL,
+            artefact_sha256 VARCHAR NOT NULL
+                CHECK (regexp_full_match(artefact_sha256, '[0-9a-f]{64}')),
+            artefact_size BIGINT NOT NULL CHECK (artefact_size > 0),
+            created_by VARCHAR NOT NULL,
+            record_sha256 VARCHAR NOT NULL,
+            netcdf BLOB NOT NULL
+        )""",
+        """CREATE TABLE version_deletions (
+            version_id VARCHAR PRIMARY KEY,
+            deleted_at TIMESTAMP NOT NULL,
+            deleted_by VARCHAR NOT NULL,
+            record VARCHAR NOT NULL
+        )""",
+    ),
+)
+
+_ALIASES = Migration(
+    "0006_aliases",
+    (
+        "CREATE SEQUENCE audit_id_seq START 1",
+        """CREATE TABLE audit_log (
+            audit_id BIGINT PRIMARY KEY,
+            moved_at TIMESTAMP NOT NULL,
+            action VARCHAR NOT NULL CHECK (action IN ('promote', 'rollback')),
+            alias VARCHAR NOT NULL CHECK (alias IN ('champion', 'challenger')),
+            scope VARCHAR NOT NULL CHECK (scope <> ''),
+            from_version VARCHAR,
+            to_version VARCHAR NOT NULL,
+            who VARCHAR NOT NULL,
+            reason VARCHAR NOT NULL CHECK (trim(reason) <> ''),
+            forced BOOLEAN NOT NULL,
+            evidence VARCHAR NOT NULL
+        )""",
+        """CREATE TABLE aliases (
+            alias VARCHAR NOT NULL CHECK (alias IN ('champion', 'challenger')),
+            scope VARCHAR NOT NULL CHECK (scope <> ''),
+            version_id VARCHAR NOT NULL REFERENCES model_versions (version_id),
+            moved_at TIMESTAMP NOT NULL,
+            audit_id BIGINT NOT NULL,
+            PRIMARY KEY (alias, scope)
+        )""",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (
+    _IMPORTS,
+    _MATCHES,
+    _FIXTURES,
+    _PRICES,
+    _MODEL_VERSIONS,
+    _ALIASES,
+)
 """Every migration of the store, in the order they are applied."""
 
 _LEDGER = """CREATE TABLE schema_migrations (
