@@ -53,11 +53,16 @@ class SamplerConfig:
 
 @dataclass(frozen=True)
 class Config:
-    """A whole run: data, model and sampler settings, and the file they came from."""
+    """A whole run: data, model and sampler settings, and the file they came from.
+
+    ``promotion`` is the raw ``[promotion]`` table; the registry's promotion
+    policy checks its fields, since the gates are the registry's to judge.
+    """
 
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     sampler: SamplerConfig = field(default_factory=SamplerConfig)
+    promotion: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -73,6 +78,7 @@ class Config:
                     value = str(value)
                 values[f.name] = value
             out[section] = values
+        out["promotion"] = dict(self.promotion)
         return out
 
 
@@ -115,18 +121,23 @@ def load_config(path: str | Path | None = None) -> Config:
 def parse_config(raw: dict[str, Any], path: Path | None = None) -> Config:
     """Check a configuration already read into a mapping; see `load_config`."""
     where = str(path) if path is not None else "<config>"
-    unknown = set(raw) - {"data", "model", "sampler"}
+    unknown = set(raw) - {"data", "model", "sampler", "promotion"}
     if unknown:
         raise ConfigError(
             f"{where}: unknown section [{sorted(unknown)[0]}]; expected "
-            "[data], [model] and [sampler]"
+            "[data], [model], [sampler] and [promotion]"
         )
+    promotion = raw.get("promotion", {})
+    if not isinstance(promotion, dict):
+        raise ConfigError(f"{where}: [promotion] must be a table, got {promotion!r}")
     data = _check_section(where, "data", raw.get("data", {}), DataConfig)
     model = _check_section(where, "model", raw.get("model", {}), ModelConfig)
     sampler = _check_section(where, "sampler", raw.get("sampler", {}), SamplerConfig)
     if data.team_aliases is not None and path is not None:
         data = replace(data, team_aliases=(path.parent / data.team_aliases).resolve())
-    return Config(data=data, model=model, sampler=sampler, path=path)
+    return Config(
+        data=data, model=model, sampler=sampler, promotion=promotion, path=path
+    )
 
 
 _EXPECTED: dict[str, str] = {

@@ -17,6 +17,7 @@ from typing import Annotated
 import typer
 
 from app.cli import data as data_commands
+from app.cli import registry as registry_commands
 from app.cli import serve as serve_commands
 from app.cli.common import Context, fail_one_line
 
@@ -29,6 +30,7 @@ cli = typer.Typer(
     rich_markup_mode=None,
 )
 cli.add_typer(data_commands.group, name="data")
+cli.add_typer(registry_commands.group, name="registry")
 serve_commands.register(cli)
 
 

@@ -20,6 +20,7 @@ from rich.progress import (
 from rich.table import Table
 
 from engine.config import Config, ConfigError, load_config
+from registry.policy import PolicyError, PromotionPolicy
 from registry.store import Store, default_db_path
 
 stdout = Console(highlight=False, soft_wrap=True)
@@ -44,13 +45,26 @@ class Context:
     db: Path | None = None
     config_path: Path | None = None
     _config: Config | None = field(default=None, repr=False)
+    _policy: PromotionPolicy | None = field(default=None, repr=False)
 
     @property
     def config(self) -> Config:
         """The run configuration, loaded and checked on first use."""
         if self._config is None:
-            self._config = load_config(self.config_path)
+            config = load_config(self.config_path)
+            try:
+                self._policy = PromotionPolicy.from_mapping(config.promotion)
+            except PolicyError as exc:
+                raise ConfigError(f"{config.path}: {exc}") from None
+            self._config = config
         return self._config
+
+    @property
+    def policy(self) -> PromotionPolicy:
+        """The promotion policy of the configuration's ``[promotion]`` table."""
+        self.config  # noqa: B018 - loading checks and sets the policy
+        assert self._policy is not None
+        return self._policy
 
     @property
     def store(self) -> Store:
