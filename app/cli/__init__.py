@@ -17,6 +17,7 @@ from typing import Annotated
 import typer
 
 from app.cli import data as data_commands
+from app.cli import model as model_commands
 from app.cli import registry as registry_commands
 from app.cli import serve as serve_commands
 from app.cli.common import Context, fail_one_line
@@ -31,6 +32,7 @@ cli = typer.Typer(
 )
 cli.add_typer(data_commands.group, name="data")
 cli.add_typer(registry_commands.group, name="registry")
+model_commands.register(cli)
 serve_commands.register(cli)
 
 
@@ -60,8 +62,18 @@ def _options(
     ctx.obj = Context(db=db, config_path=config)
 
 
+def _host_devices() -> None:
+    """Let NumPyro run chains in parallel on CPU cores (before JAX is imported)."""
+    flags = os.environ.get("XLA_FLAGS", "")
+    if "jax" not in sys.modules and "host_platform_device_count" not in flags:
+        count = max(1, os.cpu_count() or 1)
+        option = f"--xla_force_host_platform_device_count={count}"
+        os.environ["XLA_FLAGS"] = f"{flags} {option}".strip()
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the command line; the console script ``touchline`` calls this."""
+    _host_devices()
     command = typer.main.get_command(cli)
     try:
         command.main(args=argv, prog_name="touchline", standalone_mode=True)

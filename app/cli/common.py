@@ -108,7 +108,9 @@ def emit_id(identifier: str) -> None:
 def fail_one_line(exc: BaseException) -> NoReturn:
     """Write ``exc`` as one line on stderr and exit with status 1."""
     message = " ".join(str(exc).split()) or type(exc).__name__
-    if not isinstance(exc, ConfigError | ValueError | RuntimeError | OSError):
+    if not isinstance(
+        exc, ConfigError | ValueError | LookupError | RuntimeError | OSError
+    ):
         message = (
             f"unexpected {type(exc).__name__}: {message} "
             "(set TOUCHLINE_DEBUG=1 for the traceback)"
