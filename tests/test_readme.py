@@ -2,7 +2,6 @@
 
 import os
 import re
-import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +10,6 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 README = (REPO / "README.md").read_text(encoding="utf-8")
-TOUCHLINE = str(Path(sys.executable).parent / "touchline")
 MIRROR = "http://127.0.0.1:8765"
 
 
@@ -19,9 +17,8 @@ def sh_blocks() -> list[str]:
     return re.findall(r"```sh\n(.*?)```", README, flags=re.DOTALL)
 
 
-def touchline_examples() -> list[str]:
-    lines = [line.strip() for block in sh_blocks() for line in block.splitlines()]
-    return [line for line in lines if line.startswith("touchline ")]
+def example_blocks() -> list[str]:
+    return [block for block in sh_blocks() if "touchline " in block]
 
 
 def test_quick_start_is_two_commands_that_exist():
@@ -34,20 +31,47 @@ def test_quick_start_is_two_commands_that_exist():
     assert re.search(r"^test:", makefile, re.MULTILINE)
 
 
+def test_every_command_in_the_table_exists():
+    listed = set(re.findall(r"`touchline ([a-z]+(?: [a-z]+)?)", README))
+    from typer.main import get_command
+
+    from app.cli import cli
+
+    root = get_command(cli)
+    for words in listed:
+        command = root
+        for word in words.split():
+            if not hasattr(command, "commands"):
+                break
+            assert word in command.commands, f"README names touchline {words}"
+            command = command.commands[word]
+
+
 @pytest.mark.slow
-def test_readme_touchline_examples_run(tmp_path, loopback_mirror):
-    examples = touchline_examples()
-    assert len(examples) >= 4
-    env = {**os.environ, "TOUCHLINE_DB": str(tmp_path / "readme.duckdb")}
+def test_readme_examples_run(tmp_path, loopback_mirror, shared_data):
+    blocks = example_blocks()
+    assert blocks
+    work = tmp_path / "work"
+    work.mkdir()
+    (tmp_path / "shared").symlink_to(shared_data.parents[1])
+    env = {
+        **os.environ,
+        "TOUCHLINE_DB": str(tmp_path / "readme.duckdb"),
+        "TOUCHLINE_JAX_CACHE": str(tmp_path / "jax-cache"),
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+    }
     env.pop("TOUCHLINE_DATA_URL", None)
-    for example in examples:
-        args = shlex.split(example.replace(MIRROR, loopback_mirror))
+    for block in blocks:
+        script = "set -euo pipefail\n" + block.replace(MIRROR, loopback_mirror)
         done = subprocess.run(
-            [TOUCHLINE, *args[1:]],
-            cwd=REPO,
+            ["bash", "-c", script],
+            cwd=work,
             env=env,
             capture_output=True,
             text=True,
-            timeout=600,
+            timeout=900,
         )
-        assert done.returncode == 0, f"{example}\n{done.stderr}"
+        assert done.returncode == 0, f"{block}\n{done.stdout[-2000:]}\n{done.stderr}"
+    predictions = (work / "predictions.csv").read_text(encoding="utf-8")
+    assert predictions.splitlines()[0].startswith("league,season,kickoff")
+    assert len(predictions.splitlines()) == 3
