@@ -1,0 +1,588 @@
+"""Compiled posterior inference: NUTS by default, SVI as a fast mode.
+
+``numpyro.infer.MCMC.run`` compiles its sampling loop again on every call, even
+for arrays of the same shape. Here the whole fit (initialisation, warmup,
+sampling, and the pointwise log-likelihood and posterior predictive of every
+match) is one function of ``(rng_key, data)`` built from NumPyro's kernel
+primitives, compiled ahead of time once per model, array bucket and sampler
+settings, and kept in a process-wide cache. A refit on new data of the same
+bucket reuses it; `compile_count` says how many compilations happened.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from functools import partial
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import numpyro
+from jax import lax, random
+from jax.flatten_util import ravel_pytree
+from numpyro.distributions.transforms import biject_to
+from numpyro.infer import SVI, Trace_ELBO
+from numpyro.infer.autoguide import AutoNormal
+from numpyro.infer.hmc import hmc
+from numpyro.infer.initialization import init_to_median
+from numpyro.infer.util import constrain_fn, potential_energy
+
+from engine.model import models
+from engine.model.arrays import ModelData
+
+logger = logging.getLogger(__name__)
+
+METHODS = ("nuts", "svi")
+CHAIN_METHODS = ("vectorized", "sequential", "parallel")
+
+_compilations = 0
+_compiled: dict[tuple[Any, ...], Callable[..., Any]] = {}
+
+
+@dataclass(frozen=True)
+class SamplerSettings:
+    """How a posterior is computed.
+
+    Attributes
+    ----------
+    method : {"nuts", "svi"}
+        NUTS, or SVI with a mean-field normal guide as a fast approximation.
+        A Laplace approximation is not offered: around the joint mode of these
+        non-centred hierarchical models its team-strength scales come out
+        several times too large.
+    num_warmup, num_samples, num_chains : int
+        As in NumPyro. For SVI, ``num_chains * num_samples`` independent draws
+        come from the fitted guide.
+    chain_method : {"parallel", "sequential", "vectorized"}
+        How chains run. "parallel" spreads them over JAX devices (on CPU, set
+        ``XLA_FLAGS=--xla_force_host_platform_device_count=N`` before JAX is
+        imported), one after another within a device; with one device it is
+        "sequential". "vectorized" steps all chains together with `jax.vmap`.
+    target_accept_prob : float
+        NUTS step-size adaptation target.
+    max_tree_depth : int
+        NUTS trajectory limit, ``2**max_tree_depth - 1`` leapfrog steps.
+    svi_steps : int
+        Optimisation steps of SVI.
+    svi_learning_rate : float
+        Adam step size of SVI.
+    """
+
+    method: str = "nuts"
+    num_warmup: int = 1000
+    num_samples: int = 1000
+    num_chains: int = 4
+    chain_method: str = "parallel"
+    target_accept_prob: float = 0.8
+    max_tree_depth: int = 10
+    svi_steps: int = 4000
+    svi_learning_rate: float = 0.02
+
+    def __post_init__(self) -> None:
+        """Check every field; inputs are validated here, not in compiled code."""
+        if self.method not in METHODS:
+            raise ValueError(f"method must be one of {METHODS}, got {self.method!r}")
+        if self.chain_method not in CHAIN_METHODS:
+            raise ValueError(
+                f"chain_method must be one of {CHAIN_METHODS}, "
+                f"got {self.chain_method!r}"
+            )
+        for name in ("num_warmup", "num_samples", "num_chains", "svi_steps"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if not 0.0 < self.target_accept_prob < 1.0:
+            raise ValueError(
+                "target_accept_prob must lie strictly between 0 and 1, "
+                f"got {self.target_accept_prob!r}"
+            )
+
+
+class ChainState(NamedTuple):
+    """Final NUTS state per chain, on the flat unconstrained scale.
+
+    ``position`` and the diagonal ``inverse_mass_matrix`` have shape
+    ``(chain, dimension)``; ``step_size`` has shape ``(chain,)``.
+    """
+
+    position: np.ndarray
+    step_size: np.ndarray
+    inverse_mass_matrix: np.ndarray
+
+
+@dataclass(frozen=True)
+class WarmStart:
+    """Where a NUTS fit ended: a start for the next refit of the same bucket.
+
+    Attributes
+    ----------
+    model_name : str
+        The model it came from.
+    shapes : tuple
+        Shapes of the model arrays it came from.
+    state : ChainState
+        Positions, step sizes and mass matrices per chain.
+    """
+
+    model_name: str
+    shapes: tuple[tuple[int, ...], ...]
+    state: ChainState
+
+
+@dataclass(frozen=True)
+class Draws:
+    """The raw output of one compiled fit, every array with (chain, draw) first.
+
+    Attributes
+    ----------
+    samples : dict of str to numpy.ndarray
+        Latent and deterministic sites, padded as the design.
+    stats : dict of str to numpy.ndarray
+        Sampler statistics per draw (NUTS only; empty for SVI).
+    log_likelihood : numpy.ndarray
+        Unweighted log p(home_goals, away_goals) per padded match.
+    home_goals, away_goals : numpy.ndarray
+        Posterior predictive scores per padded match.
+    warm_start : WarmStart or None
+        Final NUTS state per chain; None for SVI.
+    losses : numpy.ndarray or None
+        Negative ELBO per optimisation step (SVI).
+    settings : SamplerSettings
+        The settings as run (``chain_method`` after any fallback).
+    compiled : bool
+        Whether this fit compiled its sampler (False: cache hit).
+    compile_seconds, run_seconds : float
+        Wall time spent compiling and running.
+    """
+
+    samples: dict[str, np.ndarray]
+    stats: dict[str, np.ndarray]
+    log_likelihood: np.ndarray
+    home_goals: np.ndarray
+    away_goals: np.ndarray
+    warm_start: WarmStart | None
+    losses: np.ndarray | None
+    settings: SamplerSettings
+    compiled: bool
+    compile_seconds: float
+    run_seconds: float
+
+
+def compile_count() -> int:
+    """Return how many samplers this process has compiled (traced) so far."""
+    return _compilations
+
+
+def clear_compiled() -> None:
+    """Forget every compiled sampler, so the next fit compiles again."""
+    _compiled.clear()
+
+
+def enable_compilation_cache(cache_dir: str | Path) -> None:
+    """Keep JAX compilations on disk so that a fresh process reuses them.
+
+    Off unless called. A new process then loads a compiled sampler from
+    ``cache_dir`` instead of compiling it (tracing still happens and still
+    counts in `compile_count`).
+
+    Parameters
+    ----------
+    cache_dir : str or Path
+        A folder; created if missing.
+    """
+    path = Path(cache_dir)
+    path.mkdir(parents=True, exist_ok=True)
+    jax.config.update("jax_compilation_cache_dir", str(path))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+
+
+def run(
+    model_name: str,
+    data: ModelData,
+    rng_key: jax.Array,
+    settings: SamplerSettings,
+    *,
+    warm_start: WarmStart | None = None,
+) -> Draws:
+    """Fit a model to padded arrays with a sampler compiled once per bucket.
+
+    Parameters
+    ----------
+    model_name : str
+        A key of `engine.model.models.MODELS`.
+    data : ModelData
+        Padded arrays; their shapes select the compiled sampler.
+    rng_key : jax.Array
+        The key every draw of the fit derives from.
+    settings : SamplerSettings
+        Sampler settings; part of the compilation key.
+    warm_start : WarmStart, optional
+        Start NUTS chains from a previous fit's final positions, step sizes and
+        mass matrices. Ignored (with a log message) when its shapes do not match
+        this model, bucket and number of chains, or for SVI.
+
+    Returns
+    -------
+    Draws
+        Samples, statistics, pointwise log-likelihood and predictive draws.
+    """
+    settings = _resolve_chain_method(settings)
+    warm = _usable_warm_start(warm_start, model_name, data, settings)
+    key = _cache_key(model_name, data, settings, warm is not None)
+    if settings.method == "nuts":
+        args = (random.split(rng_key, settings.num_chains), data, warm)
+    else:
+        args = (rng_key, data)
+
+    compiled, compile_seconds = key not in _compiled, 0.0
+    if compiled:
+        start = time.perf_counter()
+        _compiled[key] = _compile(model_name, settings, args)
+        compile_seconds = time.perf_counter() - start
+        logger.info("compiled %s for %s in %.1f s", model_name, key, compile_seconds)
+
+    start = time.perf_counter()
+    out = jax.block_until_ready(_compiled[key](*args))
+    run_seconds = time.perf_counter() - start
+    timing = (compiled, compile_seconds, run_seconds)
+    return _to_draws(out, model_name, data, settings, timing)
+
+
+def _devices_for(num_chains: int) -> int:
+    """Return the most devices, up to one per chain, that split chains evenly."""
+    available = min(jax.local_device_count(), num_chains)
+    return max(n for n in range(1, available + 1) if num_chains % n == 0)
+
+
+def _resolve_chain_method(settings: SamplerSettings) -> SamplerSettings:
+    if settings.chain_method != "parallel" or settings.method != "nuts":
+        return settings
+    if _devices_for(settings.num_chains) > 1:
+        return settings
+    logger.info(
+        "%d chains on one JAX device: running them sequentially; for parallel "
+        "chains on CPU set XLA_FLAGS=--xla_force_host_platform_device_count=N "
+        "before importing JAX",
+        settings.num_chains,
+    )
+    return replace(settings, chain_method="sequential")
+
+
+def _cache_key(
+    model_name: str, data: ModelData, settings: SamplerSettings, warm: bool
+) -> tuple[Any, ...]:
+    shapes = tuple((x.shape, str(x.dtype)) for x in jax.tree.leaves(data))
+    devices = _devices_for(settings.num_chains)
+    return (model_name, shapes, settings, warm, devices)
+
+
+def _compile(
+    model_name: str, settings: SamplerSettings, args: tuple[Any, ...]
+) -> Callable[..., Any]:
+    model = models.MODELS[model_name]
+    if settings.method != "nuts":
+        fit_fn = partial(_approximate_fit, model, model_name, settings)
+        return jax.jit(fit_fn).lower(*args).compile()
+
+    chain = partial(_nuts_chain, model, model_name, settings)
+    if settings.chain_method == "parallel":
+        return _compile_parallel(chain, settings, args)
+    if settings.chain_method == "vectorized":
+        fit_fn = jax.vmap(chain, in_axes=(0, None, 0))
+    else:
+        fit_fn = partial(_sequential, chain)
+    return jax.jit(fit_fn).lower(*args).compile()
+
+
+def _sequential(
+    chain: Callable[..., Any],
+    chain_keys: jax.Array,
+    data: ModelData,
+    warm: ChainState | None,
+) -> Any:
+    return lax.map(lambda pair: chain(pair[0], data, pair[1]), (chain_keys, warm))
+
+
+def _compile_parallel(
+    chain: Callable[..., Any], settings: SamplerSettings, args: tuple[Any, ...]
+) -> Callable[..., Any]:
+    """Chains spread over devices with `jax.pmap`, one after another within each.
+
+    Chains on one device run sequentially rather than vectorized: a vectorized
+    NUTS step waits for the longest trajectory among its chains.
+    """
+    devices = _devices_for(settings.num_chains)
+
+    def split(tree: Any) -> Any:
+        return jax.tree.map(lambda x: x.reshape(devices, -1, *x.shape[1:]), tree)
+
+    def merge(tree: Any) -> Any:
+        return jax.tree.map(lambda x: x.reshape(-1, *x.shape[2:]), tree)
+
+    group = partial(_sequential, chain)
+    compiled = (
+        jax.pmap(group, in_axes=(0, None, 0))
+        .lower(split(args[0]), args[1], split(args[2]))
+        .compile()
+    )
+
+    def call(chain_keys: jax.Array, data: ModelData, warm: ChainState | None) -> Any:
+        return merge(compiled(split(chain_keys), data, split(warm)))
+
+    return call
+
+
+def _count_compilation() -> None:
+    """Count one compilation; runs only while JAX traces a fit function."""
+    global _compilations
+    _compilations += 1
+
+
+def _nuts_chain(
+    model: Callable[..., None],
+    model_name: str,
+    settings: SamplerSettings,
+    rng_key: jax.Array,
+    data: ModelData,
+    warm: ChainState | None,
+) -> dict[str, Any]:
+    """One NUTS chain: initialise, adapt, sample, then score every match.
+
+    The sampler moves a single flat vector (all latent sites raveled), which
+    keeps each leapfrog step to a few array operations.
+    """
+    _count_compilation()
+    init_key, kernel_key, predictive_key = random.split(rng_key, 3)
+    start, unravel = ravel_pytree(_initial_position(model, data, init_key))
+
+    def potential_fn(position: jax.Array) -> jax.Array:
+        return potential_energy(model, (data,), {}, unravel(position))
+
+    init_kernel, sample_kernel = hmc(potential_fn, algo="NUTS")
+    state = init_kernel(
+        start if warm is None else warm.position,
+        settings.num_warmup,
+        step_size=1.0 if warm is None else warm.step_size,
+        inverse_mass_matrix=None if warm is None else warm.inverse_mass_matrix,
+        target_accept_prob=settings.target_accept_prob,
+        max_tree_depth=settings.max_tree_depth,
+        rng_key=kernel_key,
+    )
+
+    state, (positions, stats) = _sample_loop(sample_kernel, state, settings)
+    samples = constrain_fn(
+        model,
+        (data,),
+        {},
+        jax.vmap(unravel)(positions),
+        return_deterministic=True,
+        batch_ndims=1,
+    )
+
+    out = _pointwise(model_name, samples, data, predictive_key)
+    out.update(samples=samples, stats=stats)
+    out["warm_start"] = ChainState(
+        state.z,
+        state.adapt_state.step_size,
+        state.adapt_state.inverse_mass_matrix,
+    )
+    return out
+
+
+def _initial_position(
+    model: Callable[..., None], data: ModelData, rng_key: jax.Array
+) -> dict[str, jax.Array]:
+    """Uniform(-1, 1) on the unconstrained scale of every latent site.
+
+    Every such point has a finite log density in these models, so there is no
+    search for a valid start (whose loop would double the compile time). The
+    spread between chains lets r-hat see chains that fail to meet.
+    """
+    seeded = numpyro.handlers.seed(model, rng_seed=0)
+    trace = numpyro.handlers.trace(seeded).get_trace(data)
+    latent = {
+        name: site
+        for name, site in trace.items()
+        if site["type"] == "sample" and not site["is_observed"]
+    }
+    keys = random.split(rng_key, len(latent))
+    position = {}
+    for key, (name, site) in zip(keys, sorted(latent.items()), strict=True):
+        shape = jnp.shape(biject_to(site["fn"].support).inv(site["value"]))
+        position[name] = random.uniform(key, shape, minval=-1.0, maxval=1.0)
+    return position
+
+
+def _sample_loop(
+    sample_kernel: Callable[[Any], Any], state: Any, settings: SamplerSettings
+) -> tuple[Any, tuple[Any, dict[str, jax.Array]]]:
+    """Run warmup and sampling in one loop, keeping only post-warmup draws.
+
+    One loop body holds one copy of the NUTS kernel, which halves what XLA
+    compiles compared with a warmup loop followed by a sampling loop. During
+    warmup every draw is written to slot 0, which the first kept draw
+    overwrites.
+    """
+    num_warmup, num_samples = settings.num_warmup, settings.num_samples
+    record = (state.z, _nuts_stats(state))
+    buffer = jax.tree.map(
+        lambda x: jnp.zeros((num_samples, *jnp.shape(x)), jnp.result_type(x)), record
+    )
+
+    def body(i: jax.Array, carry: tuple[Any, Any]) -> tuple[Any, Any]:
+        current, saved = carry
+        new = sample_kernel(current)
+        slot = jnp.maximum(i - num_warmup, 0)
+        saved = jax.tree.map(
+            lambda buf, x: lax.dynamic_update_index_in_dim(buf, x, slot, 0),
+            saved,
+            (new.z, _nuts_stats(new)),
+        )
+        return new, saved
+
+    return lax.fori_loop(0, num_warmup + num_samples, body, (state, buffer))
+
+
+def _nuts_stats(state: Any) -> dict[str, jax.Array]:
+    return {
+        "diverging": state.diverging,
+        "energy": state.energy,
+        "lp": -state.potential_energy,
+        "n_steps": state.num_steps,
+        "acceptance_rate": state.accept_prob,
+        "step_size": state.adapt_state.step_size,
+    }
+
+
+def _approximate_fit(
+    model: Callable[..., None],
+    model_name: str,
+    settings: SamplerSettings,
+    rng_key: jax.Array,
+    data: ModelData,
+) -> dict[str, Any]:
+    """SVI with a mean-field normal guide, then independent draws of the guide.
+
+    The guide is built inside the traced function, so nothing it caches
+    outlives one compilation.
+    """
+    _count_compilation()
+    init_key, draw_key, predictive_key = random.split(rng_key, 3)
+    guide = AutoNormal(model, init_loc_fn=init_to_median(num_samples=15))
+    optimiser = numpyro.optim.Adam(settings.svi_learning_rate)
+    svi = SVI(model, guide, optimiser, Trace_ELBO())
+
+    def step(state: Any, _: None) -> tuple[Any, jax.Array]:
+        return svi.update(state, data)
+
+    state, losses = lax.scan(
+        step, svi.init(init_key, data), None, length=settings.svi_steps
+    )
+    num_draws = settings.num_chains * settings.num_samples
+    latent = guide.sample_posterior(
+        draw_key, svi.get_params(state), data, sample_shape=(num_draws,)
+    )
+    samples = jax.vmap(partial(_with_deterministic, model, data))(latent)
+
+    out = _pointwise(model_name, samples, data, predictive_key)
+    out = jax.tree.map(lambda x: x[None], out)
+    out.update(samples=jax.tree.map(lambda x: x[None], samples), losses=losses)
+    return out
+
+
+def _with_deterministic(
+    model: Callable[..., None], data: ModelData, latent: dict[str, jax.Array]
+) -> dict[str, jax.Array]:
+    conditioned = numpyro.handlers.substitute(numpyro.handlers.seed(model, 0), latent)
+    trace = numpyro.handlers.trace(conditioned).get_trace(data)
+    sites = {
+        name: site["value"]
+        for name, site in trace.items()
+        if site["type"] == "deterministic"
+    }
+    return {**latent, **sites}
+
+
+def _pointwise(
+    model_name: str,
+    samples: dict[str, jax.Array],
+    data: ModelData,
+    rng_key: jax.Array,
+) -> dict[str, jax.Array]:
+    """Per-draw, per-match log-likelihood and posterior predictive scores."""
+    params = models.Strengths(
+        samples["intercept"],
+        samples["home_advantage"],
+        samples["attack"],
+        samples["defence"],
+    )
+    rho = samples["rho"] if models.has_rho(model_name) else None
+    keys = random.split(rng_key, samples["intercept"].shape[0])
+
+    def one(params: models.Strengths, rho: Any, key: jax.Array) -> Any:
+        log_home, log_away = models.match_log_rates(params, data)
+        home_rate, away_rate = jnp.exp(log_home), jnp.exp(log_away)
+        log_lik = models.score_log_likelihood(
+            data.home_goals, data.away_goals, home_rate, away_rate, rho
+        )
+        home, away = models.simulate_scores(key, home_rate, away_rate, rho)
+        return log_lik, home, away
+
+    log_lik, home, away = jax.vmap(one)(params, rho, keys)
+    return {"log_likelihood": log_lik, "home_goals": home, "away_goals": away}
+
+
+def _usable_warm_start(
+    warm_start: WarmStart | None,
+    model_name: str,
+    data: ModelData,
+    settings: SamplerSettings,
+) -> ChainState | None:
+    if warm_start is None or settings.method != "nuts":
+        return None
+    same_model = warm_start.model_name == model_name
+    same_shapes = warm_start.shapes == _shapes(data)
+    same_chains = warm_start.state.step_size.shape == (settings.num_chains,)
+    if same_model and same_shapes and same_chains:
+        return warm_start.state
+    logger.info(
+        "warm start from %s with other shapes or chains; starting afresh",
+        warm_start.model_name,
+    )
+    return None
+
+
+def _shapes(data: ModelData) -> tuple[tuple[int, ...], ...]:
+    return tuple(tuple(x.shape) for x in jax.tree.leaves(data))
+
+
+def _to_draws(
+    out: dict[str, Any],
+    model_name: str,
+    data: ModelData,
+    settings: SamplerSettings,
+    timing: tuple[bool, float, float],
+) -> Draws:
+    out = jax.tree.map(np.asarray, out)
+    warm = out.get("warm_start")
+    return Draws(
+        samples=out["samples"],
+        stats=out.get("stats", {}),
+        log_likelihood=out["log_likelihood"],
+        home_goals=out["home_goals"],
+        away_goals=out["away_goals"],
+        warm_start=None
+        if warm is None
+        else WarmStart(model_name, _shapes(data), ChainState(*warm)),
+        losses=out.get("losses"),
+        settings=settings,
+        compiled=timing[0],
+        compile_seconds=timing[1],
+        run_seconds=timing[2],
+    )

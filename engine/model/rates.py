@@ -1,0 +1,224 @@
+"""Posterior scoring rates for fixtures, the input of every market.
+
+For each posterior draw and fixture, the home and away rates follow the model's
+log-linear form. A team the fit never saw is drawn from the hierarchical prior
+of a new team (the learned new-team offset plus the learned spread), so a
+fixture with a promoted side still gets rates, flagged ``unseen_home`` or
+``unseen_away``. Dynamic models carry strengths past the last fitted season
+with random-walk steps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import arviz as az
+import jax
+import numpy as np
+import polars as pl
+from jax import random
+
+from engine.model import models
+from engine.model.arrays import ModelInputError
+from engine.model.fitting import Fit
+
+FIXTURE_COLUMNS = ("league", "kickoff", "home_team", "away_team")
+
+
+@dataclass(frozen=True)
+class FixtureRates:
+    """Posterior draws of each fixture's scoring rates.
+
+    Attributes
+    ----------
+    home_rate, away_rate : numpy.ndarray
+        Shape ``(draw, fixture)``; draws of all chains, chain by chain.
+    rho : numpy.ndarray or None
+        Dixon–Coles dependence per draw, shape ``(draw,)``; None for Poisson
+        models. Within the bound that keeps every tau of these fixtures
+        non-negative (see ``rho_clipped``).
+    unseen_home, unseen_away : numpy.ndarray
+        Bool, shape ``(fixture,)``: the side was drawn from the new-team prior.
+    rho_clipped : numpy.ndarray or None
+        Bool, shape ``(draw,)``: this draw's rho lay outside the bound of these
+        fixtures' rates and was moved to its edge. It can happen only for
+        fixtures with unseen teams or seasons beyond the fit (the fitted rho is
+        bounded over every pairing of known teams).
+    """
+
+    home_rate: np.ndarray
+    away_rate: np.ndarray
+    rho: np.ndarray | None
+    unseen_home: np.ndarray
+    unseen_away: np.ndarray
+    rho_clipped: np.ndarray | None
+
+    @property
+    def num_draws(self) -> int:
+        """Number of posterior draws."""
+        return self.home_rate.shape[0]
+
+
+def fixture_rates(
+    fit: Fit | az.InferenceData, fixtures: pl.DataFrame, *, rng_key: jax.Array
+) -> FixtureRates:
+    """Return posterior home and away scoring rates for each fixture.
+
+    Parameters
+    ----------
+    fit : Fit or arviz.InferenceData
+        A fit, or its stored InferenceData.
+    fixtures : polars.DataFrame
+        At least ``league``, ``kickoff``, ``home_team``, ``away_team``; a
+        ``season`` column is used by dynamic models when present (otherwise the
+        season starts on 1 July).
+    rng_key : jax.Array
+        Source of the strengths of teams the fit never saw.
+
+    Returns
+    -------
+    FixtureRates
+
+    Raises
+    ------
+    ModelInputError
+        A missing column, missing values, or a league the fit did not include
+        (named, with the leagues it knows).
+    """
+    idata = fit.idata if isinstance(fit, Fit) else fit
+    model_name = str(idata.attrs["model"])
+    leagues = [str(code) for code in idata.posterior["league"].values]
+    _check_fixtures(fixtures, leagues)
+
+    post = _flat_posterior(idata)
+    teams = [str(name) for name in idata.posterior["team"].values]
+    named = set(fixtures["home_team"]) | set(fixtures["away_team"])
+    unseen = sorted(named - set(teams))
+    column = {name: i for i, name in enumerate(teams + unseen)}
+    new_key, walk_key = random.split(rng_key)
+    positions, steps = _season_positions(idata, fixtures, model_name)
+
+    def strength(name: str, side: str) -> np.ndarray:
+        table = _strength_table(
+            post, name, len(unseen), random.fold_in(new_key, _ID[name])
+        )
+        columns = np.array([column[t] for t in fixtures[side]], dtype=np.int64)
+        values = table[:, positions, columns]
+        if not steps.any():
+            return values
+        shocks = _normal(
+            random.fold_in(walk_key, _ID[name]), table.shape[0], len(column)
+        )
+        walk = post[f"{name}_season_sd"][:, None] * np.sqrt(steps)[None]
+        return values + walk * shocks[:, columns]
+
+    league = np.array([leagues.index(code) for code in fixtures["league"]])
+    base = post["intercept"][:, league]
+    log_home = base + post["home_advantage"][:, league]
+    log_home = (
+        log_home + strength("attack", "home_team") - strength("defence", "away_team")
+    )
+    log_away = base + strength("attack", "away_team") - strength("defence", "home_team")
+    home_rate, away_rate = np.exp(log_home), np.exp(log_away)
+
+    rho, clipped = _bounded_rho(post.get("rho"), home_rate, away_rate)
+    return FixtureRates(
+        home_rate=home_rate,
+        away_rate=away_rate,
+        rho=rho,
+        unseen_home=np.isin(fixtures["home_team"].to_numpy(), unseen),
+        unseen_away=np.isin(fixtures["away_team"].to_numpy(), unseen),
+        rho_clipped=clipped,
+    )
+
+
+_ID = {"attack": 0, "defence": 1}
+
+
+def _check_fixtures(fixtures: pl.DataFrame, leagues: list[str]) -> None:
+    missing = [c for c in FIXTURE_COLUMNS if c not in fixtures.columns]
+    if missing:
+        raise ModelInputError(
+            f"fixtures frame lacks columns {missing}; expected at least "
+            f"{list(FIXTURE_COLUMNS)}, got {fixtures.columns}"
+        )
+    nulls = [c for c in FIXTURE_COLUMNS if fixtures[c].null_count() > 0]
+    if nulls:
+        raise ModelInputError(
+            f"fixtures frame has missing values in {nulls}; fill or drop those rows"
+        )
+    unknown = sorted(set(fixtures["league"]) - set(leagues))
+    if unknown:
+        raise ModelInputError(
+            f"fixture league {unknown[0]!r} was not in the fit, which knows "
+            f"{', '.join(leagues)}; fit a model that includes it"
+        )
+
+
+def _flat_posterior(idata: az.InferenceData) -> dict[str, np.ndarray]:
+    """Every posterior variable with chain and draw merged into one axis."""
+    return {
+        str(name): values.values.reshape(-1, *values.shape[2:])
+        for name, values in idata.posterior.data_vars.items()
+    }
+
+
+def _strength_table(
+    post: dict[str, np.ndarray], name: str, num_unseen: int, rng_key: jax.Array
+) -> np.ndarray:
+    """Known teams' strengths, then unseen teams drawn from the new-team prior.
+
+    Returns shape ``(draw, season, team)``; one season for static models.
+    """
+    known = post[name] if post[name].ndim == 3 else post[name][:, None, :]
+    shocks = _normal(rng_key, known.shape[0], num_unseen)
+    unseen = post[f"new_team_{name}"][:, None] + post[f"{name}_sd"][:, None] * shocks
+    unseen = np.broadcast_to(unseen[:, None, :], (*known.shape[:2], num_unseen))
+    return np.concatenate([known, unseen], axis=-1)
+
+
+def _normal(rng_key: jax.Array, num_draws: int, num_teams: int) -> np.ndarray:
+    return np.asarray(random.normal(rng_key, (num_draws, num_teams)))
+
+
+def _season_positions(
+    idata: az.InferenceData, fixtures: pl.DataFrame, model_name: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Season index of each fixture in the fit, and seasons beyond its last.
+
+    Static models have one season axis entry and never step.
+    """
+    zeros = np.zeros(fixtures.height, dtype=np.int64)
+    if not models.is_dynamic(model_name):
+        return zeros, zeros
+    seasons = [int(s) for s in idata.posterior["season"].values]
+    if "season" in fixtures.columns and fixtures["season"].null_count() == 0:
+        season = fixtures["season"].to_numpy().astype(np.int64)
+    else:
+        season = np.array([_season_of(k) for k in fixtures["kickoff"]], dtype=np.int64)
+    positions = np.clip(season - seasons[0], 0, len(seasons) - 1)
+    return positions, np.maximum(season - seasons[-1], 0)
+
+
+def _season_of(kickoff: date) -> int:
+    """Return the starting year of the season of a date (seasons start 1 July)."""
+    return kickoff.year if kickoff.month >= 7 else kickoff.year - 1
+
+
+def _bounded_rho(
+    rho: np.ndarray | None, home_rate: np.ndarray, away_rate: np.ndarray
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Move each draw's rho inside the bound of these fixtures where needed."""
+    if rho is None:
+        return None, None
+    if home_rate.shape[1] == 0:
+        return rho, np.zeros(rho.shape, dtype=bool)
+    max_rate = np.maximum(home_rate, away_rate).max(axis=1)
+    max_product = (home_rate * away_rate).max(axis=1)
+    lower, upper = np.moveaxis(
+        np.asarray(models.rho_bounds(max_rate, max_product)), -1, 0
+    )
+    shrink = 1.0 - models.RHO_MARGIN
+    clipped = (rho < lower * shrink) | (rho > upper * shrink)
+    return np.clip(rho, lower * shrink, upper * shrink), clipped

@@ -1,0 +1,460 @@
+"""Fits on simulated data: recovery, compilation, determinism and artefacts.
+
+Every fit here shares one array bucket (20 teams, two seasons: 760 matches) and
+tiny sampler settings, so each distinct sampler compiles once for the module.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from datetime import date, timedelta
+from typing import Any
+
+import jax
+import numpy as np
+import polars as pl
+import pytest
+import xarray as xr
+
+from engine.contract import MATCH_SCHEMA
+from engine.model import (
+    ConvergenceWarning,
+    Fit,
+    ModelInputError,
+    compile_count,
+    design,
+    diagnose,
+    fit,
+    fixture_rates,
+    from_netcdf_bytes,
+    to_netcdf_bytes,
+)
+
+SETTINGS: dict[str, Any] = {
+    "num_warmup": 200,
+    "num_samples": 200,
+    "num_chains": 2,
+    "chain_method": "sequential",
+}
+CUTOFF = date(2024, 6, 1)
+TEAMS = [f"Team {chr(65 + i)}" for i in range(20)]
+TRUTH = {"intercept": 0.1, "home_advantage": 0.3, "attack_sd": 0.35, "defence_sd": 0.25}
+
+
+def _centred(rng: np.random.Generator, scale: float) -> np.ndarray:
+    values = rng.normal(0.0, scale, len(TEAMS))
+    return values - values.mean()
+
+
+def simulate(seed: int) -> tuple[pl.DataFrame, dict[str, np.ndarray]]:
+    """Two double round-robin seasons from the Poisson model with known values."""
+    rng = np.random.default_rng(seed)
+    attack = _centred(rng, TRUTH["attack_sd"])
+    defence = _centred(rng, TRUTH["defence_sd"])
+    rows = []
+    for season in (2022, 2023):
+        pairs = [(h, a) for h in range(20) for a in range(20) if h != a]
+        order = rng.permutation(len(pairs))
+        for slot, k in enumerate(order):
+            h, a = pairs[k]
+            kickoff = date(season, 8, 5) + timedelta(days=7 * (slot // 10))
+            log_home = TRUTH["intercept"] + TRUTH["home_advantage"]
+            log_home += attack[h] - defence[a]
+            log_away = TRUTH["intercept"] + attack[a] - defence[h]
+            goals = rng.poisson(np.exp([log_home, log_away]))
+            rows.append(
+                (season, kickoff, TEAMS[h], TEAMS[a], int(goals[0]), int(goals[1]))
+            )
+    frame = pl.DataFrame(
+        rows,
+        schema=[
+            "season",
+            "kickoff",
+            "home_team",
+            "away_team",
+            "home_goals",
+            "away_goals",
+        ],
+        orient="row",
+    ).with_columns(league=pl.lit("E0"), kickoff_time=pl.lit(None, pl.Time))
+    frame = frame.with_columns(
+        match_id=pl.concat_str(
+            "league",
+            pl.col("kickoff").cast(pl.String),
+            "home_team",
+            "away_team",
+            separator="-",
+        )
+    )
+    return frame.cast(dict(MATCH_SCHEMA)).select(list(MATCH_SCHEMA)), {
+        "attack": attack,
+        "defence": defence,
+    }
+
+
+def quiet_fit(*args: Any, **kwargs: Any) -> Fit:
+    """Fit with the tiny test settings, not failing on convergence caveats."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return fit(*args, **{**SETTINGS, **kwargs})
+
+
+@pytest.fixture(scope="module")
+def simulated() -> tuple[pl.DataFrame, dict[str, np.ndarray]]:
+    return simulate(11)
+
+
+@pytest.fixture(scope="module")
+def sim_design(simulated: tuple[pl.DataFrame, Any]) -> Any:
+    return design(simulated[0], cutoff=CUTOFF)
+
+
+@pytest.fixture(scope="module")
+def poisson_fit(sim_design: Any) -> tuple[Fit, int]:
+    before = compile_count()
+    result = quiet_fit(sim_design, model="poisson", seed=7)
+    return result, compile_count() - before
+
+
+@pytest.fixture(scope="module")
+def dixon_coles_fit(sim_design: Any) -> Fit:
+    return quiet_fit(sim_design, model="dixon_coles", seed=3)
+
+
+def _interval(values: xr.DataArray, level: float) -> tuple[np.ndarray, np.ndarray]:
+    low = values.quantile((1 - level) / 2, dim=("chain", "draw")).values
+    high = values.quantile((1 + level) / 2, dim=("chain", "draw")).values
+    return low, high
+
+
+def test_known_strengths_are_recovered(
+    simulated: tuple[pl.DataFrame, dict[str, np.ndarray]],
+    poisson_fit: tuple[Fit, int],
+) -> None:
+    _, truth = simulated
+    post = poisson_fit[0].idata.posterior
+    covered = []
+    for name in ("attack", "defence"):
+        low, high = _interval(post[name].sel(team=TEAMS), 0.9)
+        covered.extend((low <= truth[name]) & (truth[name] <= high))
+    assert np.mean(covered) >= 0.75, f"90% intervals cover {np.mean(covered):.0%}"
+
+    for name in ("intercept", "home_advantage"):
+        draws = post[name].sel(league="E0")
+        assert abs(float(draws.mean()) - TRUTH[name]) < 4 * float(draws.std())
+    estimate = post["attack"].mean(("chain", "draw")).sel(team=TEAMS).values
+    assert np.corrcoef(estimate, truth["attack"])[0, 1] > 0.9
+
+
+def test_refit_on_new_data_of_the_same_bucket_does_not_recompile(
+    simulated: tuple[pl.DataFrame, Any], sim_design: Any, poisson_fit: tuple[Fit, int]
+) -> None:
+    first, compilations = poisson_fit
+    assert compilations == (1 if first.compiled else 0)
+
+    fewer = design(simulated[0].slice(0, 740), cutoff=CUTOFF)
+    other, _ = simulate(12)
+    for new in (fewer, design(other, cutoff=CUTOFF)):
+        assert new.bucket == sim_design.bucket
+        before = compile_count()
+        refit = quiet_fit(new, model="poisson", seed=1)
+        assert compile_count() == before
+        assert not refit.compiled
+        assert refit.idata.posterior.sizes["draw"] == SETTINGS["num_samples"]
+    assert refit.idata.posterior.sizes["team"] == 20
+
+
+def test_same_data_and_seed_give_identical_draws(
+    sim_design: Any, poisson_fit: tuple[Fit, int]
+) -> None:
+    first = poisson_fit[0].idata
+    again = quiet_fit(sim_design, model="poisson", seed=7).idata
+    for group in ("posterior", "log_likelihood", "posterior_predictive"):
+        for name, values in first[group].data_vars.items():
+            np.testing.assert_array_equal(values.values, again[group][name].values)
+
+    other = quiet_fit(sim_design, model="poisson", seed=8).idata
+    assert not np.array_equal(
+        first.posterior.attack.values, other.posterior.attack.values
+    )
+
+
+def test_parallel_on_one_device_runs_sequentially_with_the_same_draws(
+    sim_design: Any, poisson_fit: tuple[Fit, int]
+) -> None:
+    if jax.local_device_count() > 1:
+        pytest.skip("this process has several JAX devices")
+    before = compile_count()
+    result = quiet_fit(sim_design, model="poisson", seed=7, chain_method="parallel")
+    assert compile_count() == before
+    assert result.idata.attrs["chain_method"] == "sequential"
+    np.testing.assert_array_equal(
+        result.idata.posterior.attack.values,
+        poisson_fit[0].idata.posterior.attack.values,
+    )
+
+
+def test_inference_data_has_named_dims_without_padding(
+    sim_design: Any, poisson_fit: tuple[Fit, int]
+) -> None:
+    idata = poisson_fit[0].idata
+    for group in (
+        "posterior",
+        "log_likelihood",
+        "posterior_predictive",
+        "sample_stats",
+        "observed_data",
+        "constant_data",
+    ):
+        assert group in idata.groups()
+    post = idata.posterior
+    assert post.attack.dims == ("chain", "draw", "team")
+    assert post.intercept.dims == ("chain", "draw", "league")
+    assert list(post.team.values) == TEAMS
+    assert idata.log_likelihood.score.dims == ("chain", "draw", "match")
+    assert idata.log_likelihood.sizes["match"] == 760
+    assert list(idata.observed_data.match.values) == list(sim_design.match_ids)
+    assert np.isfinite(idata.log_likelihood.score.values).all()
+    assert idata.posterior_predictive.home_goals.shape == (2, 200, 760)
+    for name in ("diverging", "energy", "step_size", "tree_depth", "lp"):
+        assert name in idata.sample_stats
+    assert not any(name.endswith("_raw") for name in post.data_vars)
+
+    for key, value in idata.attrs.items():
+        assert isinstance(value, str | int | float | np.integer | np.floating), key
+    assert idata.attrs["model"] == "poisson"
+    assert idata.attrs["seed"] == 7
+    assert idata.attrs["cutoff"] == "2024-06-01"
+    assert idata.attrs["num_samples"] == 200
+
+
+def test_log_likelihood_is_the_poisson_score_probability(
+    poisson_fit: tuple[Fit, int],
+) -> None:
+    idata = poisson_fit[0].idata
+    draw = idata.posterior.isel(chain=1, draw=17)
+    data = idata.constant_data
+    home_goals = idata.observed_data.home_goals.values
+    away_goals = idata.observed_data.away_goals.values
+    attack = draw.attack.sel(team=data.home_team).values
+    defence_away = draw.defence.sel(team=data.away_team).values
+    base = float(draw.intercept.sel(league="E0"))
+    home = np.exp(
+        base + float(draw.home_advantage.sel(league="E0")) + attack - defence_away
+    )
+    away = np.exp(
+        base
+        + draw.attack.sel(team=data.away_team).values
+        - draw.defence.sel(team=data.home_team).values
+    )
+    from scipy import stats
+
+    expected = stats.poisson.logpmf(home_goals, home) + stats.poisson.logpmf(
+        away_goals, away
+    )
+    got = idata.log_likelihood.score.isel(chain=1, draw=17).values
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_inference_data_round_trips_through_netcdf_bytes(
+    poisson_fit: tuple[Fit, int],
+) -> None:
+    idata = poisson_fit[0].idata
+    back = from_netcdf_bytes(to_netcdf_bytes(idata))
+    for group in idata.groups():
+        xr.testing.assert_identical(idata[group].drop_attrs(), back[group].drop_attrs())
+    assert dict(back.attrs) == dict(idata.attrs)
+    restored = Fit.from_idata(back)
+    assert restored.model == "poisson"
+    assert restored.diagnostics == poisson_fit[0].diagnostics
+
+
+def test_diagnostics_catch_a_stuck_chain_and_divergences(
+    poisson_fit: tuple[Fit, int],
+) -> None:
+    idata = poisson_fit[0].idata.copy()
+    attack = idata.posterior["attack"].values.copy()
+    attack[1] += 0.5
+    idata.posterior["attack"] = (("chain", "draw", "team"), attack)
+    diverging = idata.sample_stats["diverging"].values.copy()
+    diverging[0, :3] = True
+    idata.sample_stats["diverging"] = (("chain", "draw"), diverging)
+
+    summary = diagnose(idata)
+    assert summary.max_rhat > 1.5
+    assert summary.divergences == 3 + poisson_fit[0].diagnostics.divergences
+    assert any("r-hat" in c for c in summary.caveats)
+    assert any("divergent" in c for c in summary.caveats)
+    assert not summary.converged
+    json.dumps(summary.to_dict())
+
+
+def test_a_struggling_sampler_warns_and_records_caveats(sim_design: Any) -> None:
+    with pytest.warns(ConvergenceWarning, match="tree depth"):
+        result = fit(sim_design, model="poisson", seed=2, max_tree_depth=1, **SETTINGS)
+    assert result.diagnostics.tree_depth_hits > 0
+    assert any("tree depth" in c for c in result.diagnostics.caveats)
+
+
+def test_dixon_coles_tau_is_positive_for_every_posterior_rate(
+    dixon_coles_fit: Fit,
+) -> None:
+    post = dixon_coles_fit.idata.posterior.stack(sample=("chain", "draw"))
+    rho = post.rho.values
+    base = post.intercept.sel(league="E0").values
+    home_base = base + post.home_advantage.sel(league="E0").values
+    attack, defence = post.attack.values, post.defence.values  # (team, sample)
+    # Every home/away pairing of the league, which includes every training match.
+    home_rate = np.exp(home_base + attack[:, None] - defence[None, :])
+    away_rate = np.exp(base + attack[None, :] - defence[:, None])
+    taus = [
+        1 - home_rate * away_rate * rho,
+        1 + home_rate * rho,
+        1 + away_rate * rho,
+        1 - rho + 0 * home_rate,
+    ]
+    assert min(float(t.min()) for t in taus) > 0
+    assert np.isfinite(dixon_coles_fit.idata.log_likelihood.score.values).all()
+
+
+def test_fixture_rates_follow_the_posterior(poisson_fit: tuple[Fit, int]) -> None:
+    result = poisson_fit[0]
+    fixtures = pl.DataFrame(
+        {
+            "league": ["E0", "E0", "E0"],
+            "kickoff": [date(2024, 8, 10)] * 3,
+            "home_team": ["Team A", "Team C", "Nowhere Town"],
+            "away_team": ["Team B", "Nowhere Town", "Team D"],
+        }
+    )
+    rates = fixture_rates(result, fixtures, rng_key=jax.random.key(0))
+
+    assert rates.home_rate.shape == rates.away_rate.shape == (400, 3)
+    assert rates.rho is None
+    assert rates.unseen_home.tolist() == [False, False, True]
+    assert rates.unseen_away.tolist() == [False, True, False]
+    assert np.isfinite(rates.home_rate).all()
+
+    post = result.idata.posterior
+    flat = {k: v.values.reshape(400, *v.shape[2:]) for k, v in post.data_vars.items()}
+    a, b = TEAMS.index("Team A"), TEAMS.index("Team B")
+    expected = np.exp(
+        flat["intercept"][:, 0]
+        + flat["home_advantage"][:, 0]
+        + flat["attack"][:, a]
+        - flat["defence"][:, b]
+    )
+    np.testing.assert_allclose(rates.home_rate[:, 0], expected, rtol=1e-5)
+
+    # The unseen side's log attack is the new-team prior: offset plus spread.
+    implied = np.log(rates.home_rate[:, 2]) - flat["intercept"][:, 0]
+    implied -= flat["home_advantage"][:, 0] - flat["defence"][:, TEAMS.index("Team D")]
+    offset, spread = flat["new_team_attack"], flat["attack_sd"]
+    z = (implied - offset) / spread
+    assert abs(z.mean()) < 0.25 and 0.8 < z.std() < 1.2
+
+
+def test_fixture_rates_are_repeatable_and_reject_unknown_leagues(
+    poisson_fit: tuple[Fit, int],
+) -> None:
+    fixtures = pl.DataFrame(
+        {
+            "league": ["E0"],
+            "kickoff": [date(2024, 8, 10)],
+            "home_team": ["Nowhere Town"],
+            "away_team": ["Team B"],
+        }
+    )
+    first = fixture_rates(poisson_fit[0], fixtures, rng_key=jax.random.key(4))
+    again = fixture_rates(poisson_fit[0].idata, fixtures, rng_key=jax.random.key(4))
+    other = fixture_rates(poisson_fit[0], fixtures, rng_key=jax.random.key(5))
+    np.testing.assert_array_equal(first.home_rate, again.home_rate)
+    assert not np.array_equal(first.home_rate, other.home_rate)
+
+    with pytest.raises(ModelInputError, match=r"'SP1'.*knows E0") as info:
+        fixture_rates(
+            poisson_fit[0],
+            fixtures.with_columns(league=pl.lit("SP1")),
+            rng_key=jax.random.key(0),
+        )
+    assert isinstance(info.value, ValueError)
+    assert "\n" not in str(info.value)
+
+
+def test_dixon_coles_fixture_rates_carry_a_valid_rho(dixon_coles_fit: Fit) -> None:
+    fixtures = pl.DataFrame(
+        {
+            "league": ["E0", "E0"],
+            "kickoff": [date(2024, 8, 10)] * 2,
+            "home_team": ["Team A", "Nowhere Town"],
+            "away_team": ["Team B", "Team A"],
+        }
+    )
+    rates = fixture_rates(dixon_coles_fit, fixtures, rng_key=jax.random.key(1))
+    assert rates.rho.shape == (400,)
+    lam, mu, rho = rates.home_rate, rates.away_rate, rates.rho[:, None]
+    taus = np.stack(
+        [1 - lam * mu * rho, 1 + lam * rho, 1 + mu * rho, 1 - rho + 0 * lam]
+    )
+    assert taus.min() >= 0
+
+
+def test_dynamic_strengths_move_by_season_and_step_forward(sim_design: Any) -> None:
+    result = quiet_fit(sim_design, model="poisson", dynamic=True, seed=5)
+    post = result.idata.posterior
+    assert result.model == "poisson_dynamic"
+    assert post.attack.dims == ("chain", "draw", "season", "team")
+    assert list(post.season.values) == [2022, 2023]
+    assert "attack_season_sd" in post
+
+    fixtures = pl.DataFrame(
+        {
+            "league": ["E0", "E0"],
+            "season": [2023, 2025],
+            "kickoff": [date(2024, 5, 1), date(2025, 9, 1)],
+            "home_team": ["Team A", "Team A"],
+            "away_team": ["Team B", "Team B"],
+        }
+    )
+    rates = fixture_rates(result, fixtures, rng_key=jax.random.key(2))
+    assert np.isfinite(rates.home_rate).all()
+    spread = np.log(rates.home_rate).std(axis=0)
+    assert spread[1] > spread[0]
+
+
+def test_svi_agrees_with_nuts(sim_design: Any, poisson_fit: tuple[Fit, int]) -> None:
+    result = quiet_fit(sim_design, model="poisson", method="svi", svi_steps=1500)
+    post = result.idata.posterior
+    assert post.sizes["chain"] == 1
+    assert post.sizes["draw"] == SETTINGS["num_chains"] * SETTINGS["num_samples"]
+    assert "sample_stats" not in result.idata.groups()
+    assert result.diagnostics.max_rhat is None
+    assert result.idata.attrs["method"] == "svi"
+    assert result.diagnostics.caveats == ()
+
+    nuts = poisson_fit[0].idata.posterior
+    for name in ("attack", "defence"):
+        fast = post[name].mean(("chain", "draw")).values
+        exact = nuts[name].mean(("chain", "draw")).values
+        assert np.abs(fast - exact).max() < 0.1
+    assert np.isfinite(result.idata.log_likelihood.score.values).all()
+
+
+def test_warm_start_reuses_a_compiled_sampler(
+    sim_design: Any, simulated: tuple[pl.DataFrame, Any], poisson_fit: tuple[Fit, int]
+) -> None:
+    previous = poisson_fit[0]
+    assert previous.warm_start is not None
+    first = quiet_fit(
+        sim_design, model="poisson", seed=9, warm_start=previous.warm_start
+    )
+    before = compile_count()
+    fewer = design(simulated[0].slice(0, 740), cutoff=CUTOFF)
+    second = quiet_fit(fewer, model="poisson", seed=9, warm_start=first.warm_start)
+    assert compile_count() == before and not second.compiled
+
+    exact = previous.idata.posterior.attack.mean(("chain", "draw")).values
+    warm = first.idata.posterior.attack.mean(("chain", "draw")).values
+    assert np.abs(exact - warm).max() < 0.1
+    assert first.diagnostics.divergences == 0
