@@ -7,8 +7,9 @@ import sys
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Annotated, Any, NoReturn
 
+import typer
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -20,6 +21,7 @@ from rich.progress import (
 from rich.table import Table
 
 from engine.config import Config, ConfigError, load_config
+from engine.football_data import load_team_aliases
 from registry.policy import PolicyError, PromotionPolicy
 from registry.store import Store, default_db_path
 
@@ -36,6 +38,11 @@ class OutputFormat(StrEnum):
 
     table = "table"
     json = "json"
+
+
+FormatOption = Annotated[
+    OutputFormat, typer.Option("--format", help="table for people, json for tools.")
+]
 
 
 @dataclass
@@ -70,6 +77,12 @@ class Context:
     def store(self) -> Store:
         """The DuckDB store named by ``--db``, ``$TOUCHLINE_DB`` or the default."""
         return Store(self.db if self.db is not None else default_db_path())
+
+
+def team_aliases(config: Config) -> dict[str, str]:
+    """Return the team alias table the configuration names (empty if none)."""
+    path = config.data.team_aliases
+    return load_team_aliases(path) if path is not None else {}
 
 
 def progress() -> Progress:

@@ -10,11 +10,13 @@ import typer
 
 from app.cli.common import (
     Context,
+    FormatOption,
     OutputFormat,
     emit_id,
     emit_json,
     emit_table,
     progress,
+    team_aliases,
 )
 from app.download import fetch, season_url
 from engine.config import Config
@@ -22,7 +24,6 @@ from engine.contract import ParsedFile
 from engine.football_data import (
     FootballDataError,
     combine,
-    load_team_aliases,
     read_football_data,
 )
 from registry.matches import ImportReport, import_batch
@@ -34,15 +35,6 @@ log = logging.getLogger(__name__)
 group = typer.Typer(
     help="Import, download and inspect match data.", no_args_is_help=True
 )
-
-FormatOption = Annotated[
-    OutputFormat, typer.Option("--format", help="table for people, json for tools.")
-]
-
-
-def _aliases(config: Config) -> dict[str, str]:
-    path = config.data.team_aliases
-    return load_team_aliases(path) if path is not None else {}
 
 
 def expand_paths(paths: list[Path]) -> list[Path]:
@@ -75,7 +67,7 @@ def expand_paths(paths: list[Path]) -> list[Path]:
 def import_files(store: Store, config: Config, paths: list[Path]) -> ImportReport:
     """Read every file, then write them all in one transaction."""
     files = expand_paths(paths)
-    aliases = _aliases(config)
+    aliases = team_aliases(config)
     parsed: list[ParsedFile] = []
     with progress() as bar:
         task = bar.add_task("reading", total=len(files))
@@ -96,7 +88,7 @@ def pull(
     base_url: str,
 ) -> ImportReport:
     """Download every league-season, then write them all in one transaction."""
-    aliases = _aliases(config)
+    aliases = team_aliases(config)
     urls = [season_url(base_url, lg, s) for lg in leagues for s in seasons]
     parsed: list[ParsedFile] = []
     with progress() as bar:

@@ -16,10 +16,18 @@ from typing import Annotated, Any
 import polars as pl
 import typer
 
-from app.cli.common import Context, OutputFormat, emit_id, emit_json, emit_table, stderr
+from app.cli.common import (
+    Context,
+    FormatOption,
+    OutputFormat,
+    emit_id,
+    emit_json,
+    emit_table,
+    stderr,
+    team_aliases,
+)
 from engine.config import Config, ModelConfig, SamplerConfig
 from engine.fixture_list import read_fixture_list
-from engine.football_data import load_team_aliases
 from registry.aliases import list_aliases, resolve_alias
 from registry.matches import load_matches
 from registry.provenance import training_rows_hash
@@ -32,9 +40,6 @@ from registry.versions import (
 
 log = logging.getLogger(__name__)
 
-FormatOption = Annotated[
-    OutputFormat, typer.Option("--format", help="table for people, json for tools.")
-]
 CACHE_ENV = "TOUCHLINE_JAX_CACHE"
 
 
@@ -200,7 +205,7 @@ def predict_command(
             f"fixture list {fixtures} does not exist; name a CSV file with "
             "league, kickoff, home_team, away_team"
         )
-    aliases = _team_aliases(obj.config)
+    aliases = team_aliases(obj.config)
     table = read_fixture_list(fixtures.read_bytes(), str(fixtures), aliases=aliases)
     chosen = _version_for(obj, version, alias, sorted(set(table["league"])))
     idata = load_inference_data(obj.store, chosen.version_id)
@@ -273,11 +278,6 @@ def _overridden(config: Config, **given: Any) -> Config:
     model: ModelConfig = checked.model
     sampler: SamplerConfig = checked.sampler
     return replace(config, model=model, sampler=sampler)
-
-
-def _team_aliases(config: Config) -> dict[str, str]:
-    path = config.data.team_aliases
-    return load_team_aliases(path) if path is not None else {}
 
 
 def _date(text: str, option: str) -> date:

@@ -11,6 +11,7 @@ import typer
 from app.cli.common import (
     EXIT_ALERT,
     Context,
+    FormatOption,
     OutputFormat,
     emit_id,
     emit_json,
@@ -26,9 +27,6 @@ group = typer.Typer(
     no_args_is_help=True,
 )
 
-FormatOption = Annotated[
-    OutputFormat, typer.Option("--format", help="table for people, json for tools.")
-]
 VersionArgument = Annotated[
     str, typer.Argument(help="Version id, or a unique prefix of at least 4 characters.")
 ]
@@ -131,34 +129,7 @@ def show_command(
     emit_table("diagnostics", ["field", "value"], _flat(payload["diagnostics"]))
     emit_table("config", ["field", "value"], _flat(payload["config"]))
     emit_table("aliases", ["alias:scope"], [[a] for a in payload["aliases"]])
-    emit_table(
-        "audit",
-        [
-            "moved_at",
-            "action",
-            "alias",
-            "scope",
-            "from",
-            "to",
-            "who",
-            "forced",
-            "reason",
-        ],
-        [
-            [
-                e["moved_at"],
-                e["action"],
-                e["alias"],
-                e["scope"],
-                e["from_version"],
-                e["to_version"],
-                e["who"],
-                e["forced"],
-                e["reason"],
-            ]
-            for e in payload["audit"]
-        ],
-    )
+    _print_audit("audit", payload["audit"])
 
 
 @group.command("export")
@@ -277,34 +248,7 @@ def audit_command(
     if fmt is OutputFormat.json:
         emit_json(entries)
         return
-    emit_table(
-        "audit log",
-        [
-            "moved_at",
-            "action",
-            "alias",
-            "scope",
-            "from",
-            "to",
-            "who",
-            "forced",
-            "reason",
-        ],
-        [
-            [
-                e["moved_at"],
-                e["action"],
-                e["alias"],
-                e["scope"],
-                e["from_version"],
-                e["to_version"],
-                e["who"],
-                e["forced"],
-                e["reason"],
-            ]
-            for e in entries
-        ],
-    )
+    _print_audit("audit log", entries)
 
 
 @group.command("check")
@@ -326,6 +270,12 @@ def check_command(ctx: typer.Context, fmt: FormatOption = OutputFormat.table) ->
         )
     if not report.ok:
         raise typer.Exit(EXIT_ALERT)
+
+
+def _print_audit(title: str, entries: list[dict[str, Any]]) -> None:
+    columns = ["moved_at", "action", "alias", "scope", "from_version", "to_version",
+               "who", "forced", "reason"]  # fmt: skip
+    emit_table(title, columns, [[e[c] for c in columns] for e in entries])
 
 
 def _print_gates(report: dict[str, Any], fmt: OutputFormat) -> None:
