@@ -13,7 +13,7 @@ Fits the ``poisson`` model to E0 2022/23 (380 matches, cut-off 2023-06-01) with
 
 Usage::
 
-    python bench/bench_fit.py [--devices 4] [--refits 3] [--no-pymc]
+    python bench/bench_fit.py [--devices 4] [--refits 3] [--no-pymc] [--pymc-cores N]
         [--compilation-cache DIR] [--quick]
 
 ``--devices`` sets ``XLA_FLAGS=--xla_force_host_platform_device_count`` before
@@ -51,6 +51,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--devices", type=int, default=4, help="JAX CPU devices")
     parser.add_argument("--refits", type=int, default=3, help="steady-state refits")
     parser.add_argument("--no-pymc", action="store_true", help="skip the PyMC twin")
+    parser.add_argument(
+        "--pymc-cores",
+        type=int,
+        default=None,
+        help="processes for PyMC chains (default: PyMC's own choice)",
+    )
     parser.add_argument(
         "--compilation-cache", type=Path, default=None, help="JAX cache folder"
     )
@@ -107,7 +113,7 @@ def bench_numpyro(design, settings: dict, refits: int):
     return fits, first_wall, walls
 
 
-def bench_pymc(design, settings: dict):
+def bench_pymc(design, settings: dict, cores: int | None):
     """Sample the PyMC twin with PyMC's default sampler; return idata and time."""
     from engine.model.pymc_twin import sample_twin
 
@@ -118,7 +124,7 @@ def bench_pymc(design, settings: dict):
         tune=settings["num_warmup"],
         chains=settings["num_chains"],
         seed=0,
-        cores=None,
+        cores=cores,
     )
     return idata, time.perf_counter() - started
 
@@ -183,11 +189,12 @@ def report(args: argparse.Namespace) -> None:
     )
     if args.no_pymc:
         return
-    twin, pymc_wall = bench_pymc(d, settings)
+    twin, pymc_wall = bench_pymc(d, settings, args.pymc_cores)
     pymc_ess = min_ess_bulk(twin.posterior)
     pymc_rate = pymc_ess / pymc_wall
     print(
-        f"pymc default sampler: {pymc_wall:.2f} s wall, min bulk ESS "
+        f"pymc default sampler ({args.pymc_cores or 'default'} cores): "
+        f"{pymc_wall:.2f} s wall, min bulk ESS "
         f"{pymc_ess:.0f}: {pymc_rate:.0f} ESS/s"
     )
     print(

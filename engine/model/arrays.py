@@ -272,6 +272,13 @@ def _select(
     if window_days is not None:
         keep &= pl.col("kickoff") >= cutoff - timedelta(days=window_days)
     selected = matches.filter(keep).sort("kickoff", "match_id")
+    absent = sorted(set(leagues or ()) - set(selected["league"]))
+    if absent and selected.height:
+        raise ModelInputError(
+            f"no matches of league {absent[0]!r} in the selection (cutoff={cutoff}, "
+            f"seasons={seasons}, window_days={window_days}); leagues present: "
+            f"{', '.join(sorted(set(selected['league'])))}"
+        )
     if selected.height == 0:
         raise ModelInputError(
             f"no matches left to fit: cutoff={cutoff}, leagues={leagues}, "

@@ -109,6 +109,8 @@ def fit(
         ``fit.diagnostics.caveats``.
     """
     name = models.model_name(model, dynamic)
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     settings = SamplerSettings(
         method=method,
         num_warmup=num_warmup,

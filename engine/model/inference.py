@@ -93,9 +93,11 @@ class SamplerSettings:
                 f"got {self.chain_method!r}"
             )
         for name in ("num_warmup", "num_samples", "num_chains", "svi_steps"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+            value, least = getattr(self, name), 0 if name == "num_warmup" else 1
+            if not isinstance(value, int) or isinstance(value, bool) or value < least:
+                raise ValueError(
+                    f"{name} must be an integer of at least {least}, got {value!r}"
+                )
         if not 0.0 < self.target_accept_prob < 1.0:
             raise ValueError(
                 "target_accept_prob must lie strictly between 0 and 1, "

@@ -127,8 +127,8 @@ def build_inference_data(
         "posterior": posterior,
         "log_likelihood": {"score": draws.log_likelihood[..., :n]},
         "posterior_predictive": {
-            "home_goals": draws.home_goals[..., :n],
-            "away_goals": draws.away_goals[..., :n],
+            "home_goals": draws.home_goals[..., :n].astype(np.int16),
+            "away_goals": draws.away_goals[..., :n].astype(np.int16),
         },
         "observed_data": {
             "home_goals": design.data.home_goals[:n],

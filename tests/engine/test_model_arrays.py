@@ -164,6 +164,8 @@ def test_bad_arguments_and_empty_selection(two_seasons: pl.DataFrame) -> None:
         design(two_seasons, cutoff=date(2023, 6, 1), window_days=-3)
     with pytest.raises(ModelInputError, match="no matches left"):
         design(two_seasons, cutoff=date(2000, 1, 1))
+    with pytest.raises(ModelInputError, match=r"league 'SP1'.*present: D1, E0"):
+        design(two_seasons, cutoff=date(2023, 6, 1), leagues=["E0", "SP1", "D1"])
     with pytest.raises(ModelInputError, match="cutoff"):
         design(two_seasons, cutoff="2023-06-01")  # type: ignore[arg-type]
 

@@ -93,6 +93,59 @@ def simulate(seed: int) -> tuple[pl.DataFrame, dict[str, np.ndarray]]:
     }
 
 
+def simulate_leagues(seed: int) -> tuple[pl.DataFrame, dict[str, Any]]:
+    """Two leagues of ten over two seasons; two promoted sides each in 2023.
+
+    The leagues score at different rates, and promoted sides are weaker by a
+    known offset in both attack and defence.
+    """
+    rng = np.random.default_rng(seed)
+    truth = {"intercept": {"L1": 0.0, "L2": 0.35}, "new_team": -0.5}
+    rows = []
+    for league, intercept in truth["intercept"].items():
+        names = [f"{league} side {i}" for i in range(12)]
+        attack, defence = _centred(rng, 0.3)[:12], _centred(rng, 0.2)[:12]
+        for season, members in ((2022, range(10)), (2023, [*range(8), 10, 11])):
+            for h in members:
+                for a in members:
+                    if h == a:
+                        continue
+                    offset = [truth["new_team"] * (t >= 10) for t in (h, a)]
+                    log_home = intercept + 0.25 + attack[h] + offset[0]
+                    log_home -= defence[a] + offset[1]
+                    log_away = intercept + attack[a] + offset[1]
+                    log_away -= defence[h] + offset[0]
+                    goals = rng.poisson(np.exp([log_home, log_away]))
+                    kickoff = date(season, 8, 1) + timedelta(
+                        days=int(rng.integers(270))
+                    )
+                    rows.append((league, season, kickoff, names[h], names[a], *goals))
+    frame = pl.DataFrame(
+        rows,
+        schema=[
+            "league",
+            "season",
+            "kickoff",
+            "home_team",
+            "away_team",
+            "home_goals",
+            "away_goals",
+        ],
+        orient="row",
+    ).with_columns(
+        kickoff_time=pl.lit(None, pl.Time),
+        match_id=pl.concat_str(
+            "league",
+            pl.col("kickoff").cast(pl.String),
+            "home_team",
+            "away_team",
+            pl.int_range(pl.len()).cast(pl.String),
+            separator="-",
+        ),
+    )
+    return frame.cast(dict(MATCH_SCHEMA)).select(list(MATCH_SCHEMA)), truth
+
+
 def quiet_fit(*args: Any, **kwargs: Any) -> Fit:
     """Fit with the tiny test settings, not failing on convergence caveats."""
     with warnings.catch_warnings():
@@ -458,3 +511,48 @@ def test_warm_start_reuses_a_compiled_sampler(
     warm = first.idata.posterior.attack.mean(("chain", "draw")).values
     assert np.abs(exact - warm).max() < 0.1
     assert first.diagnostics.divergences == 0
+
+
+def test_leagues_pool_and_promoted_sides_start_lower() -> None:
+    frame, truth = simulate_leagues(21)
+    d = design(frame, cutoff=CUTOFF)
+    assert d.leagues == ("L1", "L2")
+    assert int(d.data.team_new.sum()) == 4
+    result = quiet_fit(d, model="poisson", seed=4)
+    post = result.idata.posterior
+
+    for league, value in truth["intercept"].items():
+        draws = post.intercept.sel(league=league)
+        assert abs(float(draws.mean()) - value) < 4 * float(draws.std())
+    gap = post.intercept.sel(league="L2") - post.intercept.sel(league="L1")
+    assert float((gap > 0).mean()) > 0.95
+    for name in ("new_team_attack", "new_team_defence"):
+        draws = post[name]
+        assert float(draws.mean()) < 0
+        assert abs(float(draws.mean()) - truth["new_team"]) < 4 * float(draws.std())
+
+    # Team deviations are centred within each league, draw by draw.
+    constant = result.idata.constant_data
+    new = constant.team_new.values.astype(bool)
+    for league in ("L1", "L2"):
+        in_league = constant.team_league.values == league
+        attack = post.attack.values[..., in_league]
+        offset = post.new_team_attack.values[..., None] * new[in_league]
+        np.testing.assert_allclose((attack - offset).sum(-1), 0.0, atol=1e-4)
+        assert (in_league & ~new).sum() == 10
+
+
+def test_bad_settings_are_refused_before_anything_compiles(sim_design: Any) -> None:
+    before = compile_count()
+    bad: list[tuple[dict[str, Any], str]] = [
+        ({"model": "poison"}, "unknown model 'poison'"),
+        ({"method": "laplace"}, "method must be one of"),
+        ({"num_samples": 0}, "num_samples must be an integer of at least 1"),
+        ({"seed": -1}, "seed must be a non-negative integer"),
+        ({"chain_method": "threads"}, "chain_method must be one of"),
+        ({"target_accept_prob": 1.0}, "target_accept_prob"),
+    ]
+    for options, message in bad:
+        with pytest.raises(ValueError, match=message):
+            fit(sim_design, **options)
+    assert compile_count() == before
