@@ -50,7 +50,7 @@ def app_command(
     from app.ui.main import serve
 
     obj: Context = ctx.obj
-    store = obj.store
+    store, policy = obj.store, obj.policy
     notice = None
     if pull_data and data_status(store).is_empty:
         config = obj.config
@@ -66,4 +66,11 @@ def app_command(
             notice = f"The data source could not be reached: {exc}"
             log.warning("%s", notice)
     stderr.print(f"serving the app on http://{address}:{port}", markup=False)
-    serve(store.path, address=address, port=port, notice=notice, show=show)
+    serve(
+        store.path,
+        address=address,
+        port=port,
+        notice=notice,
+        show=show,
+        policy=policy,
+    )

@@ -1,8 +1,10 @@
-"""The Touchline app: compose the views over one data source and serve them.
+"""The Touchline app: compose the views over the data sources and serve them.
 
-Each browser session gets its own :class:`~app.ui.data.StoreData`, which reads
-the store once when the page opens and again on **Refresh**; nothing holds the
-store open between reads, so imports and refits can write while the app runs.
+Each browser session gets its own :class:`~app.ui.data.StoreData` and
+:class:`~app.ui.model_data.RegistryData`, which read the store once when the
+page opens and again on **Refresh**; nothing holds the store open between
+reads, so imports and refits can write while the app runs. Three pages sit
+behind the sidebar menu: the store, the model versions and the match explorer.
 """
 
 from __future__ import annotations
@@ -13,6 +15,16 @@ from pathlib import Path
 import panel as pn
 
 from app.ui.data import StoreData
+from app.ui.explorer import MatchExplorer
+from app.ui.model_data import RegistryData
+from app.ui.models import (
+    AliasSummary,
+    AuditLogTable,
+    PromotionPanel,
+    RegistryMessage,
+    VersionTable,
+)
+from app.ui.navigation import Pages, refresh_button
 from app.ui.views import (
     EmptyStoreNotice,
     RejectedRows,
@@ -20,6 +32,7 @@ from app.ui.views import (
     StoreMessage,
     StoreOverview,
 )
+from registry.policy import PromotionPolicy
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +44,10 @@ SIDEBAR_TEXT = (
 
 
 def build_app(
-    db_path: str | Path, *, notice: str | None = None
+    db_path: str | Path,
+    *,
+    notice: str | None = None,
+    policy: PromotionPolicy | None = None,
 ) -> pn.viewable.Viewable:
     """Return the app's page over the store at ``db_path``.
 
@@ -40,34 +56,58 @@ def build_app(
     db_path : str or pathlib.Path
         The store's DuckDB file; a missing one is created empty.
     notice : str, optional
-        A line shown at the top of the page, for example why the data source
-        could not be reached when the store was to be filled.
+        A line shown at the top of the store page, for example why the data
+        source could not be reached when the store was to be filled.
+    policy : PromotionPolicy, optional
+        The promotion policy the Models page judges and promotes with, e.g.
+        the configuration's ``[promotion]`` table; ``PromotionPolicy()`` when
+        omitted.
 
     Returns
     -------
     panel.viewable.Viewable
-        A template titled "Touchline" holding the views.
+        A template titled "Touchline" with the pages behind a sidebar menu.
     """
     pn.extension("tabulator")
     source = StoreData(db_path=str(db_path))
-    seasons = SeasonTable(source=source)
-    refresh = pn.widgets.Button.from_param(
-        source.param.refresh, color="primary", sizing_mode="stretch_width"
-    )
-
-    store = pn.Column(
-        StoreMessage(source=source),
-        EmptyStoreNotice(source=source, notice=notice or ""),
-        StoreOverview(source=source),
-        sizing_mode="stretch_width",
+    registry = RegistryData(db_path=str(db_path), policy=policy or PromotionPolicy())
+    pages = Pages(
+        {
+            "Store": _store_page(source, notice),
+            "Models": _models_page(registry),
+            "Match explorer": MatchExplorer(source=registry, active=False),
+        }
     )
 
     return pn.template.FastListTemplate(
         title=TITLE,
-        sidebar=[refresh, SIDEBAR_TEXT],
-        main=[store, seasons, RejectedRows(source=source)],
+        sidebar=[pages.menu, refresh_button(source, registry), SIDEBAR_TEXT],
+        main=[pages],
         sidebar_width=260,
         theme_toggle=False,
+    )
+
+
+def _store_page(source: StoreData, notice: str | None) -> pn.Column:
+    return pn.Column(
+        StoreMessage(source=source),
+        EmptyStoreNotice(source=source, notice=notice or ""),
+        StoreOverview(source=source),
+        SeasonTable(source=source),
+        RejectedRows(source=source),
+        sizing_mode="stretch_width",
+    )
+
+
+def _models_page(registry: RegistryData) -> pn.Column:
+    versions = VersionTable(source=registry)
+    return pn.Column(
+        RegistryMessage(source=registry),
+        AliasSummary(source=registry),
+        versions,
+        PromotionPanel(source=registry, versions=versions),
+        AuditLogTable(source=registry),
+        sizing_mode="stretch_width",
     )
 
 
@@ -79,6 +119,7 @@ def serve(
     notice: str | None = None,
     show: bool = False,
     threaded: bool = False,
+    policy: PromotionPolicy | None = None,
 ):
     """Serve the app on ``address:port``, accepting pages from there only.
 
@@ -97,6 +138,8 @@ def serve(
     threaded : bool, default False
         Run the server in a background thread and return at once, instead of
         blocking until it is stopped.
+    policy : PromotionPolicy, optional
+        The promotion policy of the Models page (see :func:`build_app`).
 
     Returns
     -------
@@ -116,7 +159,7 @@ def serve(
     origin = f"{address}:{port}"
     logger.info("serving %s on http://%s for the store %s", TITLE, origin, path)
     return pn.serve(
-        lambda: build_app(path, notice=notice),
+        lambda: build_app(path, notice=notice, policy=policy),
         address=address,
         port=port,
         websocket_origin=[origin],

@@ -290,31 +290,46 @@ def _rho(params: Strengths, data: ModelData) -> jax.Array:
 
 
 def _max_rates(params: Strengths, data: ModelData) -> tuple[jax.Array, jax.Array]:
+    """Return the largest rate and rate product over matches and pairings."""
     log_home, log_away = match_log_rates(params, data)
-    real = data.match_mask
-    top = jnp.max(jnp.where(real, jnp.maximum(log_home, log_away), -jnp.inf))
-    top_sum = jnp.max(jnp.where(real, log_home + log_away, -jnp.inf))
+    top = _masked_max(jnp.maximum(log_home, log_away), data.match_mask)
+    top_sum = _masked_max(log_home + log_away, data.match_mask)
+    pair_top, pair_sum = _pairing_maxima(params, data)
+    return jnp.exp(jnp.maximum(top, pair_top)), jnp.exp(jnp.maximum(top_sum, pair_sum))
 
-    num_leagues = data.league_mask.shape[0]
+
+def _pairing_maxima(params: Strengths, data: ModelData) -> tuple[jax.Array, jax.Array]:
+    """Return the largest log rate and log rate sum of any pairing in a league.
+
+    Home side i against away side j scores at ``intercept + home_advantage +
+    attack[i] - defence[j]`` and concedes at ``intercept + attack[j] -
+    defence[i]``; the maxima over i and j take the best attack, defence and
+    attack - defence of each league's teams (over every real season).
+    """
     attack, defence = _season_rows(params.attack), _season_rows(params.defence)
     teams = jnp.broadcast_to(data.team_league, attack.shape).ravel()
-    valid = (data.season_mask[:, None] * data.team_mask[None, :]).ravel() > 0
     if attack.shape[0] == 1:
         valid = data.team_mask > 0
+    else:
+        valid = (data.season_mask[:, None] * data.team_mask[None, :]).ravel() > 0
 
     def league_max(values: jax.Array) -> jax.Array:
         masked = jnp.where(valid, values.ravel(), -jnp.inf)
-        return jax.ops.segment_max(masked, teams, num_segments=num_leagues)
+        return jax.ops.segment_max(
+            masked, teams, num_segments=data.league_mask.shape[0]
+        )
 
     best_attack, best_defence = league_max(attack), league_max(-defence)
     best_margin = league_max(attack - defence)
-    base = params.intercept + params.home_advantage
-    pair_rate = jnp.maximum(base, params.intercept) + best_attack + best_defence
-    pair_sum = params.intercept + base + 2.0 * best_margin
-    real_league = data.league_mask > 0
-    top = jnp.maximum(top, jnp.max(jnp.where(real_league, pair_rate, -jnp.inf)))
-    top_sum = jnp.maximum(top_sum, jnp.max(jnp.where(real_league, pair_sum, -jnp.inf)))
-    return jnp.exp(top), jnp.exp(top_sum)
+    home_base = params.intercept + params.home_advantage
+    pair_rate = jnp.maximum(home_base, params.intercept) + best_attack + best_defence
+    pair_sum = params.intercept + home_base + 2.0 * best_margin
+    real = data.league_mask > 0
+    return _masked_max(pair_rate, real), _masked_max(pair_sum, real)
+
+
+def _masked_max(values: jax.Array, mask: jax.Array) -> jax.Array:
+    return jnp.max(jnp.where(mask, values, -jnp.inf))
 
 
 def _season_rows(strength: jax.Array) -> jax.Array:

@@ -87,39 +87,17 @@ def fixture_rates(
         (named, with the leagues it knows).
     """
     idata = fit.idata if isinstance(fit, Fit) else fit
-    model_name = str(idata.attrs["model"])
     leagues = [str(code) for code in idata.posterior["league"].values]
     _check_fixtures(fixtures, leagues)
-
     post = _flat_posterior(idata)
-    teams = [str(name) for name in idata.posterior["team"].values]
-    named = set(fixtures["home_team"]) | set(fixtures["away_team"])
-    unseen = sorted(named - set(teams))
-    column = {name: i for i, name in enumerate(teams + unseen)}
-    new_key, walk_key = random.split(rng_key)
-    positions, steps = _season_positions(idata, fixtures, model_name)
-
-    def strength(name: str, side: str) -> np.ndarray:
-        table = _strength_table(
-            post, name, len(unseen), random.fold_in(new_key, _ID[name])
-        )
-        columns = np.array([column[t] for t in fixtures[side]], dtype=np.int64)
-        values = table[:, positions, columns]
-        if not steps.any():
-            return values
-        shocks = _normal(
-            random.fold_in(walk_key, _ID[name]), table.shape[0], len(column)
-        )
-        walk = post[f"{name}_season_sd"][:, None] * np.sqrt(steps)[None]
-        return values + walk * shocks[:, columns]
+    sides = _team_strengths(idata, post, fixtures, rng_key)
 
     league = np.array([leagues.index(code) for code in fixtures["league"]])
     base = post["intercept"][:, league]
+    home, away = fixtures["home_team"], fixtures["away_team"]
     log_home = base + post["home_advantage"][:, league]
-    log_home = (
-        log_home + strength("attack", "home_team") - strength("defence", "away_team")
-    )
-    log_away = base + strength("attack", "away_team") - strength("defence", "home_team")
+    log_home += sides.of("attack", home) - sides.of("defence", away)
+    log_away = base + sides.of("attack", away) - sides.of("defence", home)
     home_rate, away_rate = np.exp(log_home), np.exp(log_away)
 
     rho, clipped = _bounded_rho(post.get("rho"), home_rate, away_rate)
@@ -127,13 +105,61 @@ def fixture_rates(
         home_rate=home_rate,
         away_rate=away_rate,
         rho=rho,
-        unseen_home=np.isin(fixtures["home_team"].to_numpy(), unseen),
-        unseen_away=np.isin(fixtures["away_team"].to_numpy(), unseen),
+        unseen_home=np.isin(home.to_numpy(), sides.unseen),
+        unseen_away=np.isin(away.to_numpy(), sides.unseen),
         rho_clipped=clipped,
     )
 
 
-_ID = {"attack": 0, "defence": 1}
+@dataclass(frozen=True)
+class _TeamStrengths:
+    """Attack and defence draws of every team named in the fixtures.
+
+    ``tables`` hold ``(draw, season, team)`` strengths of the known teams then
+    the unseen ones; ``walks`` the random-walk shock per draw and team for one
+    season past the fit (zero for static models); ``positions`` and ``steps``
+    each fixture's season index and its seasons beyond the fit.
+    """
+
+    tables: dict[str, np.ndarray]
+    walks: dict[str, np.ndarray]
+    column: dict[str, int]
+    unseen: list[str]
+    positions: np.ndarray
+    steps: np.ndarray
+
+    def of(self, name: str, teams: pl.Series) -> np.ndarray:
+        """Return ``(draw, fixture)`` draws of ``name`` for the given sides."""
+        columns = np.array([self.column[t] for t in teams], dtype=np.int64)
+        values = self.tables[name][:, self.positions, columns]
+        return values + self.walks[name][:, columns] * np.sqrt(self.steps)[None]
+
+
+def _team_strengths(
+    idata: az.InferenceData,
+    post: dict[str, np.ndarray],
+    fixtures: pl.DataFrame,
+    rng_key: jax.Array,
+) -> _TeamStrengths:
+    teams = [str(name) for name in idata.posterior["team"].values]
+    named = set(fixtures["home_team"]) | set(fixtures["away_team"])
+    unseen = sorted(named - set(teams))
+    dynamic = models.is_dynamic(str(idata.attrs["model"]))
+    new_key, walk_key = random.split(rng_key)
+
+    tables, walks = {}, {}
+    for index, name in enumerate(("attack", "defence")):
+        new_draws = random.fold_in(new_key, index)
+        tables[name] = _strength_table(post, name, len(unseen), new_draws)
+        shape = (tables[name].shape[0], tables[name].shape[2])
+        walks[name] = np.zeros(shape)
+        if dynamic:
+            shocks = _normal(random.fold_in(walk_key, index), *shape)
+            walks[name] = post[f"{name}_season_sd"][:, None] * shocks
+
+    positions, steps = _season_positions(idata, fixtures, dynamic)
+    column = {name: i for i, name in enumerate(teams + unseen)}
+    return _TeamStrengths(tables, walks, column, unseen, positions, steps)
 
 
 def _check_fixtures(fixtures: pl.DataFrame, leagues: list[str]) -> None:
@@ -183,14 +209,14 @@ def _normal(rng_key: jax.Array, num_draws: int, num_teams: int) -> np.ndarray:
 
 
 def _season_positions(
-    idata: az.InferenceData, fixtures: pl.DataFrame, model_name: str
+    idata: az.InferenceData, fixtures: pl.DataFrame, dynamic: bool
 ) -> tuple[np.ndarray, np.ndarray]:
     """Season index of each fixture in the fit, and seasons beyond its last.
 
     Static models have one season axis entry and never step.
     """
     zeros = np.zeros(fixtures.height, dtype=np.int64)
-    if not models.is_dynamic(model_name):
+    if not dynamic:
         return zeros, zeros
     seasons = [int(s) for s in idata.posterior["season"].values]
     if "season" in fixtures.columns and fixtures["season"].null_count() == 0:

@@ -112,17 +112,17 @@ def synthetic_batch(i: int):
 
     start = date(1900, 1, 1) + timedelta(days=i * MATCHES_PER_IMPORT)
     kickoffs = [start + timedelta(days=k) for k in range(MATCHES_PER_IMPORT)]
-    homes = [f"Home {k % 37}" for k in range(MATCHES_PER_IMPORT)]
-    aways = [f"Away {k % 41}" for k in range(MATCHES_PER_IMPORT)]
+    home_sides = [f"Home {k % 37}" for k in range(MATCHES_PER_IMPORT)]
+    away_sides = [f"Away {k % 41}" for k in range(MATCHES_PER_IMPORT)]
     ids = [
         match_id("E0", d.isoformat(), h, a)
-        for d, h, a in zip(kickoffs, homes, aways, strict=True)
+        for d, h, a in zip(kickoffs, home_sides, away_sides, strict=True)
     ]
     matches = pl.DataFrame(
         {
             "match_id": ids, "league": "E0", "season": 1900 + i,
-            "kickoff": kickoffs, "kickoff_time": None, "home_team": homes,
-            "away_team": aways, "home_goals": [k % 4 for k in range(len(ids))],
+            "kickoff": kickoffs, "kickoff_time": None, "home_team": home_sides,
+            "away_team": away_sides, "home_goals": [k % 4 for k in range(len(ids))],
             "away_goals": [k % 3 for k in range(len(ids))],
         },
         schema=MATCH_SCHEMA,
