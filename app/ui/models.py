@@ -20,6 +20,7 @@ from app.ui.model_data import (
     RegistryData,
     fill_registry_instructions,
 )
+from app.ui.navigation import ReadFailure
 from registry.aliases import ALIASES
 from registry.policy import GateVerdict, PromotionPolicy
 from registry.store import StoreError
@@ -38,7 +39,7 @@ ALIAS_COLOURS = {"champion": "#dcefe1", "challenger": "#fbefcf"}
 VERDICTS = {True: "pass", False: "fail", None: "no evidence"}
 
 
-class RegistryMessage(Viewer):
+class RegistryMessage(ReadFailure):
     """A warning shown while the last read of the registry failed.
 
     Parameters
@@ -49,22 +50,7 @@ class RegistryMessage(Viewer):
 
     source = param.ClassSelector(class_=RegistryData)
 
-    def __init__(self, **params):
-        super().__init__(**params)
-        self.alert = pn.pane.Alert(alert_type="warning", sizing_mode="stretch_width")
-        self.source.param.watch(self._update, ["message", "loaded_at"])
-        self._update()
-
-    def _update(self, *events: param.parameterized.Event) -> None:
-        text = self.source.message
-        if text and self.source.loaded_at is not None:
-            read = self.source.loaded_at.strftime("%H:%M:%S")
-            text = f"{text}\n\nThe model versions below are from the read at {read}."
-        self.alert.object = text
-        self.alert.visible = bool(text)
-
-    def __panel__(self) -> pn.viewable.Viewable:
-        return self.alert
+    shown = "The model versions below"
 
 
 class AliasSummary(Viewer):

@@ -1,4 +1,4 @@
-"""Pages of the app behind a sidebar menu, and one button that reads again.
+"""Pages behind a sidebar menu, a button that reads again, a read's failure.
 
 Only the page chosen in the menu sits in the template's main area, so each
 page lays out at full width and is not sent to the browser until it is first
@@ -21,6 +21,43 @@ class Loadable(Protocol):
 
     def load(self) -> None:
         """Read the store again."""
+
+
+class ReadFailure(Viewer):
+    """A warning shown while a data source's last read of the store failed.
+
+    The source keeps what it read before, so the warning says when that was.
+    Subclasses narrow ``source`` to one kind of data source and name what the
+    page shows in ``shown``.
+
+    Parameters
+    ----------
+    source : param.Parameterized
+        A data source with ``message`` (why the last read failed, empty when
+        it succeeded) and ``loaded_at`` (when it last read the store).
+    """
+
+    source = param.Parameter(doc="The data source whose failures are shown.")
+
+    shown = "The figures below"
+    """What the page shows from the previous read, to start the second line."""
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self.alert = pn.pane.Alert(alert_type="warning", sizing_mode="stretch_width")
+        self.source.param.watch(self._update, ["message", "loaded_at"])
+        self._update()
+
+    def _update(self, *events: param.parameterized.Event) -> None:
+        text = self.source.message
+        if text and self.source.loaded_at is not None:
+            read = self.source.loaded_at.strftime("%H:%M:%S")
+            text = f"{text}\n\n{self.shown} are from the read at {read}."
+        self.alert.object = text
+        self.alert.visible = bool(text)
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        return self.alert
 
 
 class Pages(Viewer):

@@ -16,6 +16,7 @@ import param
 from panel.viewable import Viewer
 
 from app.ui.data import ALL_LEAGUES, StoreData
+from app.ui.navigation import ReadFailure
 
 _TABLE_OPTIONS = {
     "disabled": True,
@@ -26,7 +27,7 @@ _TABLE_OPTIONS = {
 _PLAIN = {"type": "plaintext"}  # years and line numbers without "2,023"
 
 
-class StoreMessage(Viewer):
+class StoreMessage(ReadFailure):
     """A warning shown while the last refresh of the store failed.
 
     Parameters
@@ -36,23 +37,6 @@ class StoreMessage(Viewer):
     """
 
     source = param.ClassSelector(class_=StoreData)
-
-    def __init__(self, **params):
-        super().__init__(**params)
-        self.alert = pn.pane.Alert(alert_type="warning", sizing_mode="stretch_width")
-        self.source.param.watch(self._update, ["message", "loaded_at"])
-        self._update()
-
-    def _update(self, *events: param.parameterized.Event) -> None:
-        text = self.source.message
-        if text and self.source.loaded_at is not None:
-            read = self.source.loaded_at.strftime("%H:%M:%S")
-            text = f"{text}\n\nThe figures below are from the read at {read}."
-        self.alert.object = text
-        self.alert.visible = bool(text)
-
-    def __panel__(self) -> pn.viewable.Viewable:
-        return self.alert
 
 
 class EmptyStoreNotice(Viewer):
