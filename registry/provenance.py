@@ -15,7 +15,6 @@ import io
 import json
 import re
 import subprocess
-import tempfile
 from collections.abc import Iterable
 from datetime import date, datetime, time
 from functools import lru_cache
@@ -23,7 +22,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    import arviz
     import polars as pl
 
 _LEAGUE = re.compile(r"[A-Za-z0-9_]+")
@@ -64,14 +62,6 @@ def training_rows_hash(frame: pl.DataFrame) -> str:
     for line in lines:
         digest.update(line.encode() + b"\n")
     return digest.hexdigest()
-
-
-def netcdf_bytes(idata: arviz.InferenceData) -> bytes:
-    """Return InferenceData serialised as netCDF-4 bytes, ready to register."""
-    with tempfile.TemporaryDirectory(prefix="touchline-") as folder:
-        path = Path(folder) / "posterior.nc"
-        idata.to_netcdf(str(path))
-        return path.read_bytes()
 
 
 def canonical_scope(leagues: str | Iterable[str]) -> str:
@@ -237,12 +227,12 @@ def _check_netcdf(data: bytes) -> None:
     if not isinstance(data, bytes | bytearray | memoryview):
         raise ValueError(
             f"idata_netcdf must be bytes, got {type(data).__name__}; pass "
-            "netcdf_bytes(idata)"
+            "engine.artefacts.to_netcdf_bytes(idata)"
         )
     if bytes(data[:8]) not in _NETCDF_SIGNATURES:
         raise ValueError(
             f"idata_netcdf is not netCDF-4 (starts {bytes(data[:8])!r}); pass "
-            "netcdf_bytes(idata)"
+            "engine.artefacts.to_netcdf_bytes(idata)"
         )
     import h5py
 
@@ -252,7 +242,7 @@ def _check_netcdf(data: bytes) -> None:
     except OSError as exc:
         raise ValueError(
             f"idata_netcdf cannot be opened as netCDF-4 ({exc}); pass "
-            "netcdf_bytes(idata)"
+            "engine.artefacts.to_netcdf_bytes(idata)"
         ) from exc
     if "posterior" not in groups:
         raise ValueError(

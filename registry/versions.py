@@ -23,7 +23,6 @@ exists, so tables added later protect their versions without changes here.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import logging
 import os
@@ -37,13 +36,13 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
+from engine.artefacts import from_netcdf_bytes
 from registry.provenance import (
     checked_inputs,
     current_user,
     git_commit,
     package_version,
 )
-from registry.provenance import netcdf_bytes as netcdf_bytes
 from registry.provenance import training_rows_hash as training_rows_hash
 from registry.store import Store, StoreError
 
@@ -196,7 +195,7 @@ def register_version(
         The seed of the fit, ``0 <= seed < 2**63``.
     idata_netcdf : bytes
         The posterior as ArviZ InferenceData in netCDF-4, with a ``posterior``
-        group (see :func:`netcdf_bytes`).
+        group (see :func:`engine.artefacts.to_netcdf_bytes`).
     diagnostics : dict
         Diagnostics summary, JSON-serialisable.
     created_by : str, optional
@@ -318,11 +317,7 @@ def load_inference_data(store: Store, version_id: str) -> arviz.InferenceData:
 
     The netCDF bytes are opened in memory with h5netcdf; nothing is unpickled.
     """
-    import arviz
-
-    data = io.BytesIO(load_artefact(store, version_id))
-    with arviz.rc_context({"data.load": "eager"}):
-        return arviz.from_netcdf(data)
+    return from_netcdf_bytes(load_artefact(store, version_id))
 
 
 def export_version(

@@ -106,9 +106,9 @@ def fit_command(
             "store with `touchline data pull` or `touchline data import PATH`"
         )
 
+    from engine.artefacts import to_netcdf_bytes
     from engine.model.arrays import design
     from engine.model.fitting import fit
-    from engine.model.posterior import to_netcdf_bytes
 
     chosen = design(
         matches,

@@ -7,6 +7,7 @@ array bucket; the resulting `Fit` holds an ArviZ InferenceData and a
 for fixtures, from which every market is derived.
 """
 
+from engine.artefacts import from_netcdf_bytes, to_netcdf_bytes
 from engine.model.arrays import Bucket, Design, ModelData, ModelInputError, design
 from engine.model.fitting import Fit, fit
 from engine.model.inference import (
@@ -21,8 +22,6 @@ from engine.model.posterior import (
     ConvergenceWarning,
     Diagnostics,
     diagnose,
-    from_netcdf_bytes,
-    to_netcdf_bytes,
 )
 from engine.model.rates import FixtureRates, fixture_rates
 

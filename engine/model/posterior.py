@@ -11,8 +11,6 @@ fit settings in its attributes. It serialises to netCDF; nothing is pickled.
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -324,22 +322,3 @@ def _caveats(d: Diagnostics) -> tuple[str, ...]:
             "have adapted; sample longer"
         )
     return tuple(caveats)
-
-
-def to_netcdf_bytes(idata: az.InferenceData) -> bytes:
-    """Serialise an InferenceData to netCDF-4 bytes (h5netcdf engine)."""
-    with tempfile.TemporaryDirectory() as folder:
-        path = os.path.join(folder, "posterior.nc")
-        idata.to_netcdf(path, engine="h5netcdf")
-        with open(path, "rb") as handle:
-            return handle.read()
-
-
-def from_netcdf_bytes(blob: bytes) -> az.InferenceData:
-    """Read an InferenceData from bytes written by `to_netcdf_bytes`."""
-    with tempfile.TemporaryDirectory() as folder:
-        path = os.path.join(folder, "posterior.nc")
-        with open(path, "wb") as handle:
-            handle.write(blob)
-        with az.rc_context({"data.load": "eager"}):
-            return az.from_netcdf(path, engine="h5netcdf")

@@ -13,7 +13,7 @@ import duckdb
 import numpy as np
 import pytest
 
-from registry.provenance import netcdf_bytes
+from engine.artefacts import to_netcdf_bytes
 from registry.store import Store
 from registry.versions import register_version
 
@@ -43,7 +43,7 @@ def register(store: Store, seed: int, diagnostics: dict) -> str:
         selection={"leagues": ["E0"], "cutoff": "2024-05-01"},
         training_hash="cd" * 32,
         seed=seed,
-        idata_netcdf=netcdf_bytes(idata),
+        idata_netcdf=to_netcdf_bytes(idata),
         diagnostics=diagnostics,
     )
     return version.version_id

@@ -27,12 +27,13 @@ from app.ui.models import (
     RegistryMessage,
     VersionTable,
 )
+from engine.artefacts import to_netcdf_bytes
 from engine.markets import MatchMarkets
 from engine.model.rates import fixture_rates
 from registry.aliases import list_aliases
 from registry.policy import PromotionPolicy
 from registry.promotion import promote
-from registry.provenance import netcdf_bytes, training_rows_hash
+from registry.provenance import training_rows_hash
 from registry.store import Store
 from registry.versions import register_version
 
@@ -57,10 +58,11 @@ class Fitted:
 @pytest.fixture(scope="module")
 def fitted(shared_data: Path) -> Fitted:
     """A Poisson fit of the 2022/23 Premier League, tiny NUTS settings."""
+    from engine.artefacts import to_netcdf_bytes
     from engine.football_data import combine, read_paths
     from engine.model.arrays import design
     from engine.model.fitting import fit
-    from engine.model.posterior import ConvergenceWarning, to_netcdf_bytes
+    from engine.model.posterior import ConvergenceWarning
 
     matches = combine(read_paths([shared_data / SEASON])).matches
     chosen = design(matches, cutoff=date(2023, 6, 1), leagues=["E0"])
@@ -108,7 +110,7 @@ def register_fake(db: Path, seed: int, diagnostics: dict, leagues=("E0",)) -> st
         selection={"leagues": list(leagues), "cutoff": "2024-05-01", "matches": 3},
         training_hash="cd" * 32,
         seed=seed,
-        idata_netcdf=netcdf_bytes(idata),
+        idata_netcdf=to_netcdf_bytes(idata),
         diagnostics=diagnostics,
     )
     return version.version_id

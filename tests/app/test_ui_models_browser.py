@@ -45,10 +45,11 @@ def _wait_until_served(url: str, server: subprocess.Popen, log: Path) -> None:
 
 def _fill(db: Path, shared_data: Path) -> str:
     """Import one real season and register a tiny real fit of it; return its id."""
+    from engine.artefacts import to_netcdf_bytes
     from engine.football_data import combine, read_paths
     from engine.model.arrays import design
     from engine.model.fitting import fit
-    from engine.model.posterior import ConvergenceWarning, to_netcdf_bytes
+    from engine.model.posterior import ConvergenceWarning
     from registry.matches import import_batch, load_matches
     from registry.provenance import training_rows_hash
     from registry.versions import register_version

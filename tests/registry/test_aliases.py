@@ -9,6 +9,7 @@ import arviz
 import numpy as np
 import pytest
 
+from engine.artefacts import to_netcdf_bytes
 from registry.aliases import (
     AliasError,
     AliasMoved,
@@ -25,7 +26,7 @@ from registry.policy import PromotionPolicy
 from registry.promotion import promote
 from registry.provenance import canonical_scope
 from registry.store import Store
-from registry.versions import delete_version, netcdf_bytes, register_version
+from registry.versions import delete_version, register_version
 
 NO_DRIFT = PromotionPolicy(require_drift_check=False)
 DIAGNOSTICS = {"max_rhat": 1.0, "min_ess_bulk": 1000.0, "min_ess_tail": 1000.0,
@@ -35,7 +36,7 @@ DIAGNOSTICS = {"max_rhat": 1.0, "min_ess_bulk": 1000.0, "min_ess_tail": 1000.0,
 @pytest.fixture(scope="module")
 def payload() -> bytes:
     draws = np.random.default_rng(1).normal(size=(1, 20))
-    return netcdf_bytes(arviz.from_dict(posterior={"home_advantage": draws}))
+    return to_netcdf_bytes(arviz.from_dict(posterior={"home_advantage": draws}))
 
 
 @pytest.fixture

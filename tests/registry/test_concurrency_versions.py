@@ -23,10 +23,10 @@ def make_payload(path: Path) -> bytes:
     import arviz
     import numpy as np
 
-    from registry.versions import netcdf_bytes
+    from engine.artefacts import to_netcdf_bytes
 
     draws = np.random.default_rng(0).normal(size=(1, DRAWS))
-    data = netcdf_bytes(arviz.from_dict(posterior={"attack": draws}))
+    data = to_netcdf_bytes(arviz.from_dict(posterior={"attack": draws}))
     path.write_bytes(data)
     return data
 

@@ -187,11 +187,11 @@ def assert_sound(db: Path) -> None:
 def payload(tmp_path_factory) -> Path:
     import arviz
 
-    from registry.versions import netcdf_bytes
+    from engine.artefacts import to_netcdf_bytes
 
     draws = np.random.default_rng(0).normal(size=(1, 60_000))
     path = tmp_path_factory.mktemp("payload") / "posterior.nc"
-    path.write_bytes(netcdf_bytes(arviz.from_dict(posterior={"attack": draws})))
+    path.write_bytes(to_netcdf_bytes(arviz.from_dict(posterior={"attack": draws})))
     return path
 
 

@@ -9,12 +9,13 @@ import duckdb
 import numpy as np
 import pytest
 
+from engine.artefacts import to_netcdf_bytes
 from registry import migrations
 from registry.integrity import check_integrity, schema_problems
 from registry.policy import PromotionPolicy
 from registry.promotion import promote
 from registry.store import Store
-from registry.versions import delete_version, netcdf_bytes, register_version
+from registry.versions import delete_version, register_version
 
 NO_DRIFT = PromotionPolicy(require_drift_check=False)
 
@@ -22,7 +23,7 @@ NO_DRIFT = PromotionPolicy(require_drift_check=False)
 @pytest.fixture(scope="module")
 def payload() -> bytes:
     draws = np.random.default_rng(3).normal(size=(1, 20))
-    return netcdf_bytes(arviz.from_dict(posterior={"attack": draws}))
+    return to_netcdf_bytes(arviz.from_dict(posterior={"attack": draws}))
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ import arviz
 import numpy as np
 import pytest
 
+from engine.artefacts import to_netcdf_bytes
 from registry.aliases import audit_log, resolve_alias
 from registry.policy import (
     PolicyError,
@@ -17,7 +18,7 @@ from registry.policy import (
 )
 from registry.promotion import PromotionBlocked, evaluate_gates, promote
 from registry.store import Store
-from registry.versions import netcdf_bytes, register_version
+from registry.versions import register_version
 
 GOOD = {"max_rhat": 1.004, "min_ess_bulk": 950.0, "min_ess_tail": 700.0,
         "divergences": 0}  # fmt: skip
@@ -27,7 +28,7 @@ NO_DRIFT = PromotionPolicy(require_drift_check=False)
 @pytest.fixture(scope="module")
 def payload() -> bytes:
     draws = np.random.default_rng(2).normal(size=(1, 20))
-    return netcdf_bytes(arviz.from_dict(posterior={"home_advantage": draws}))
+    return to_netcdf_bytes(arviz.from_dict(posterior={"home_advantage": draws}))
 
 
 @pytest.fixture

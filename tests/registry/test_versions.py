@@ -14,6 +14,7 @@ import numpy as np
 import polars as pl
 import pytest
 
+from engine.artefacts import to_netcdf_bytes
 from registry.aliases import write_move
 from registry.provenance import training_rows_hash
 from registry.store import Store
@@ -28,7 +29,6 @@ from registry.versions import (
     list_versions,
     load_artefact,
     load_inference_data,
-    netcdf_bytes,
     register_version,
 )
 
@@ -48,7 +48,7 @@ def posterior(seed: int = 0, draws: int = 50) -> arviz.InferenceData:
 
 @pytest.fixture(scope="module")
 def payload() -> bytes:
-    return netcdf_bytes(posterior())
+    return to_netcdf_bytes(posterior())
 
 
 @pytest.fixture
@@ -216,7 +216,7 @@ def test_bad_input_is_refused_and_nothing_written(store, payload, change, messag
 def test_netcdf_without_posterior_is_refused(store):
     prior_only = arviz.from_dict(prior={"attack": np.zeros((1, 10))})
     with pytest.raises(InvalidVersionInput, match="no posterior group"):
-        register(store, netcdf_bytes(prior_only))
+        register(store, to_netcdf_bytes(prior_only))
 
 
 def test_scope_filter(store, payload):
