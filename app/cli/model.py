@@ -266,8 +266,12 @@ def _overridden(config: Config, **given: Any) -> Config:
         for k in ("method", "num_warmup", "num_samples", "num_chains", "seed")
         if given[k] is not None
     }
-    from engine.config import parse_config
+    from engine.config import ConfigError, parse_config
 
+    try:  # the options alone first, so that an error names the option
+        parse_config({"model": model_fields, "sampler": sampler_fields}, None)
+    except ConfigError as exc:
+        raise ConfigError(_option_message(str(exc))) from None
     raw = config.to_dict()
     raw["model"].update(model_fields)
     raw["sampler"].update(sampler_fields)
@@ -278,6 +282,25 @@ def _overridden(config: Config, **given: Any) -> Config:
     model: ModelConfig = checked.model
     sampler: SamplerConfig = checked.sampler
     return replace(config, model=model, sampler=sampler)
+
+
+_OPTIONS = {
+    "model.name": "--model",
+    "model.dynamic": "--dynamic/--static",
+    **{
+        f"sampler.{key}": "--" + key.replace("_", "-")
+        for key in ("method", "num_warmup", "num_samples", "num_chains", "seed")
+    },
+}
+
+
+def _option_message(message: str) -> str:
+    """Name the command-line option instead of the config field in an error."""
+    message = message.removeprefix("<config>: ")
+    for field_name, option in _OPTIONS.items():
+        if message.startswith(field_name):
+            return option + message[len(field_name) :]
+    return message
 
 
 def _date(text: str, option: str) -> date:
