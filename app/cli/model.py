@@ -7,7 +7,7 @@ import io
 import logging
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 import polars as pl
 import typer
+from rich.progress import TaskID
 
 from app.cli.common import (
     Context,
@@ -23,6 +24,7 @@ from app.cli.common import (
     emit_id,
     emit_json,
     emit_table,
+    progress,
     stderr,
     team_aliases,
 )
@@ -118,8 +120,8 @@ def fit_command(
         window_days=window_days,
     )
     _enable_cache()
-    label = f"fitting {config.model.name} on {chosen.num_matches} matches"
-    with _spinner(label):
+    label = f"sampling {config.model.name}, {chosen.num_matches} matches"
+    with _fit_progress(label) as report:
         fitted = fit(
             chosen,
             model=config.model.name,
@@ -129,6 +131,7 @@ def fit_command(
             num_samples=config.sampler.num_samples,
             num_chains=config.sampler.num_chains,
             seed=config.sampler.seed,
+            progress=report,
         )
     trained = matches.filter(pl.col("match_id").is_in(list(chosen.match_ids)))
     selection = {
@@ -163,10 +166,15 @@ def _report_fit(version: ModelVersion, fmt: OutputFormat) -> None:
         emit_json(version.to_dict())
         return
     shown = {k: v for k, v in version.diagnostics.items() if k != "caveats"}
-    rows = [[key, value] for key, value in shown.items()]
+    rows = [[key, _shown(value)] for key, value in shown.items()]
     rows += [["caveat", c] for c in version.diagnostics.get("caveats", [])]
     emit_table(f"diagnostics of {version.model}", ["check", "value"], rows)
     emit_id(version.version_id)
+
+
+def _shown(value: Any) -> Any:
+    """Round a float for the table; JSON keeps full precision."""
+    return f"{value:.4g}" if isinstance(value, float) else value
 
 
 def predict_command(
@@ -323,10 +331,18 @@ def _enable_cache() -> None:
 
 
 @contextlib.contextmanager
-def _spinner(label: str) -> Iterator[None]:
-    if stderr.is_terminal:
-        with stderr.status(label):
-            yield
-    else:
-        log.info("%s", label)
-        yield
+def _fit_progress(label: str) -> Iterator[Callable[[str, int, int], None]]:
+    """Yield a fit's progress sink: a compile line, then a bar of NUTS steps."""
+    log.info("%s", label)
+    with progress() as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def report(phase: str, done: int, total: int) -> None:
+            # a compilation has no steps to count: pulse until it is done
+            shown = None if phase == "compile" and done < total else total
+            if phase not in tasks:
+                name = "compiling the sampler" if phase == "compile" else label
+                tasks[phase] = bar.add_task(name, total=shown)
+            bar.update(tasks[phase], total=shown, completed=done)
+
+        yield report

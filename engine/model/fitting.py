@@ -11,7 +11,7 @@ from jax import random
 
 from engine.model import models
 from engine.model.arrays import Design, ModelData
-from engine.model.inference import SamplerSettings, WarmStart, run
+from engine.model.inference import Progress, SamplerSettings, WarmStart, run
 from engine.model.posterior import (
     ConvergenceWarning,
     Diagnostics,
@@ -72,6 +72,7 @@ def fit(
     max_tree_depth: int = 10,
     svi_steps: int = 4000,
     warm_start: WarmStart | None = None,
+    progress: Progress | None = None,
 ) -> Fit:
     """Fit a model to the arrays of a design.
 
@@ -97,6 +98,10 @@ def fit(
         Optimisation steps for SVI.
     warm_start : WarmStart, optional
         A previous fit's ``warm_start``, to start from where it ended.
+    progress : callable, optional
+        ``progress(phase, done, total)``, called around compilation and as the
+        sampler steps (see `engine.model.inference.run`); draws are the same
+        with or without it.
 
     Returns
     -------
@@ -122,7 +127,14 @@ def fit(
         svi_steps=svi_steps,
     )
     data = model_arrays(design, name)
-    draws = run(name, data, random.key(seed), settings, warm_start=warm_start)
+    draws = run(
+        name,
+        data,
+        random.key(seed),
+        settings,
+        warm_start=warm_start,
+        progress=progress,
+    )
 
     idata = build_inference_data(draws, design, model_name=name, seed=seed)
     diagnostics = diagnose(idata)

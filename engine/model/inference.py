@@ -1,39 +1,38 @@
 """Compiled posterior inference: NUTS by default, SVI as a fast mode.
 
 ``numpyro.infer.MCMC.run`` compiles its sampling loop again on every call, even
-for arrays of the same shape. Here the whole fit (initialisation, warmup,
-sampling, and the pointwise log-likelihood and posterior predictive of every
-match) is one function of ``(rng_key, data)`` built from NumPyro's kernel
-primitives, compiled ahead of time once per model, array bucket and sampler
-settings, and kept in a process-wide cache. A refit on new data of the same
-bucket reuses it; `compile_count` says how many compilations happened.
+for arrays of the same shape. Here a fit (initialisation, warmup, sampling, and
+the pointwise log-likelihood and posterior predictive of every match) is built
+from NumPyro's kernel primitives as three functions of ``(rng_key, data)``
+(see `engine.model.nuts`), compiled ahead of time once per model, array bucket
+and sampler settings, and kept in a process-wide cache. A refit on new data of
+the same bucket reuses them; `compile_count` says how many compilations
+happened. The steps run in stretches, so a caller can show progress.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import numpyro
 from jax import lax, random
-from jax.flatten_util import ravel_pytree
-from numpyro.distributions.transforms import biject_to
 from numpyro.infer import SVI, Trace_ELBO
 from numpyro.infer.autoguide import AutoNormal
-from numpyro.infer.hmc import hmc
 from numpyro.infer.initialization import init_to_median
-from numpyro.infer.util import constrain_fn, potential_energy
 
-from engine.model import models
+from engine.model import models, nuts
 from engine.model.arrays import ModelData
+from engine.model.nuts import ChainState
 
 logger = logging.getLogger(__name__)
 
@@ -103,18 +102,6 @@ class SamplerSettings:
                 "target_accept_prob must lie strictly between 0 and 1, "
                 f"got {self.target_accept_prob!r}"
             )
-
-
-class ChainState(NamedTuple):
-    """Final NUTS state per chain, on the flat unconstrained scale.
-
-    ``position`` and the diagonal ``inverse_mass_matrix`` have shape
-    ``(chain, dimension)``; ``step_size`` has shape ``(chain,)``.
-    """
-
-    position: np.ndarray
-    step_size: np.ndarray
-    inverse_mass_matrix: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -204,6 +191,17 @@ def enable_compilation_cache(cache_dir: str | Path) -> None:
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
 
 
+Progress = Callable[[str, int, int], None]
+"""``progress(phase, done, total)``, phase ``"compile"`` or ``"sample"``."""
+
+PROGRESS_STRETCHES = 20
+"""Stretches the NUTS steps of a watched fit run in: how often it reports.
+
+An unwatched fit runs its steps in one call. The split changes no draw: every
+stretch is the same compiled loop over the same sequence of kernel calls.
+"""
+
+
 def run(
     model_name: str,
     data: ModelData,
@@ -211,6 +209,7 @@ def run(
     settings: SamplerSettings,
     *,
     warm_start: WarmStart | None = None,
+    progress: Progress | None = None,
 ) -> Draws:
     """Fit a model to padded arrays with a sampler compiled once per bucket.
 
@@ -228,6 +227,11 @@ def run(
         Start NUTS chains from a previous fit's final positions, step sizes and
         mass matrices. Ignored (with a log message) when its shapes do not match
         this model, bucket and number of chains, or for SVI.
+    progress : callable, optional
+        Called as ``progress("compile", 0, 1)`` and ``("compile", 1, 1)``
+        around a compilation, then ``progress("sample", done, total)`` as the
+        sampler steps (all chains' kernel calls, warmup included). It runs
+        between compiled calls and never changes a draw.
 
     Returns
     -------
@@ -237,6 +241,7 @@ def run(
     settings = _resolve_chain_method(settings)
     warm = _usable_warm_start(warm_start, model_name, data, settings)
     key = _cache_key(model_name, data, settings, warm is not None)
+    report = progress or _silent
     if settings.method == "nuts":
         args = (random.split(rng_key, settings.num_chains), data, warm)
     else:
@@ -244,16 +249,22 @@ def run(
 
     compiled, compile_seconds = key not in _compiled, 0.0
     if compiled:
+        report("compile", 0, 1)
         start = time.perf_counter()
         _compiled[key] = _compile(model_name, settings, args)
         compile_seconds = time.perf_counter() - start
+        report("compile", 1, 1)
         logger.info("compiled %s for %s in %.1f s", model_name, key, compile_seconds)
 
     start = time.perf_counter()
-    out = jax.block_until_ready(_compiled[key](*args))
+    out = jax.block_until_ready(_compiled[key](*args, report=report))
     run_seconds = time.perf_counter() - start
     timing = (compiled, compile_seconds, run_seconds)
     return _to_draws(out, model_name, data, settings, timing)
+
+
+def _silent(phase: str, done: int, total: int) -> None:
+    """Progress sink of a fit nobody watches."""
 
 
 def _devices_for(num_chains: int) -> int:
@@ -287,179 +298,134 @@ def _cache_key(
 def _compile(
     model_name: str, settings: SamplerSettings, args: tuple[Any, ...]
 ) -> Callable[..., Any]:
+    global _compilations
+    _compilations += 1
     model = models.MODELS[model_name]
-    if settings.method != "nuts":
-        fit_fn = partial(_approximate_fit, model, model_name, settings)
-        return jax.jit(fit_fn).lower(*args).compile()
+    if settings.method == "nuts":
+        return _NutsPipeline.compile(model, model_name, settings, *args)
 
-    chain = partial(_nuts_chain, model, model_name, settings)
-    if settings.chain_method == "parallel":
-        return _compile_parallel(chain, settings, args)
-    if settings.chain_method == "vectorized":
-        fit_fn = jax.vmap(chain, in_axes=(0, None, 0))
-    else:
-        fit_fn = partial(_sequential, chain)
-    return jax.jit(fit_fn).lower(*args).compile()
+    fit_fn = partial(_approximate_fit, model, model_name, settings)
+    compiled = jax.jit(fit_fn).lower(*args).compile()
 
-
-def _sequential(
-    chain: Callable[..., Any],
-    chain_keys: jax.Array,
-    data: ModelData,
-    warm: ChainState | None,
-) -> Any:
-    return lax.map(lambda pair: chain(pair[0], data, pair[1]), (chain_keys, warm))
-
-
-def _compile_parallel(
-    chain: Callable[..., Any], settings: SamplerSettings, args: tuple[Any, ...]
-) -> Callable[..., Any]:
-    """Chains spread over devices with `jax.pmap`, one after another within each.
-
-    Chains on one device run sequentially rather than vectorized: a vectorized
-    NUTS step waits for the longest trajectory among its chains.
-    """
-    devices = _devices_for(settings.num_chains)
-
-    def split(tree: Any) -> Any:
-        return jax.tree.map(lambda x: x.reshape(devices, -1, *x.shape[1:]), tree)
-
-    def merge(tree: Any) -> Any:
-        return jax.tree.map(lambda x: x.reshape(-1, *x.shape[2:]), tree)
-
-    group = partial(_sequential, chain)
-    compiled = (
-        jax.pmap(group, in_axes=(0, None, 0))
-        .lower(split(args[0]), args[1], split(args[2]))
-        .compile()
-    )
-
-    def call(chain_keys: jax.Array, data: ModelData, warm: ChainState | None) -> Any:
-        return merge(compiled(split(chain_keys), data, split(warm)))
+    def call(rng_key: jax.Array, data: ModelData, *, report: Progress) -> Any:
+        report("sample", 0, 1)
+        out = jax.block_until_ready(compiled(rng_key, data))
+        report("sample", 1, 1)
+        return out
 
     return call
 
 
-def _count_compilation() -> None:
-    """Count one compilation; runs only while JAX traces a fit function."""
-    global _compilations
-    _compilations += 1
+@dataclass(frozen=True)
+class _NutsPipeline:
+    """The compiled stages of a NUTS fit and how chains map onto devices.
 
-
-def _nuts_chain(
-    model: Callable[..., None],
-    model_name: str,
-    settings: SamplerSettings,
-    rng_key: jax.Array,
-    data: ModelData,
-    warm: ChainState | None,
-) -> dict[str, Any]:
-    """One NUTS chain: initialise, adapt, sample, then score every match.
-
-    The sampler moves a single flat vector (all latent sites raveled), which
-    keeps each leapfrog step to a few array operations.
+    Every stage is a function ``(chained, shared)`` of arrays with a leading
+    chain axis and of arrays all chains share. With ``chain_method="parallel"``
+    the chain axis is split into ``(device, chain)`` once at the start, kept so
+    between stages, and merged at the end.
     """
-    _count_compilation()
-    init_key, kernel_key, predictive_key = random.split(rng_key, 3)
-    start, unravel = ravel_pytree(_initial_position(model, data, init_key))
 
-    def potential_fn(position: jax.Array) -> jax.Array:
-        return potential_energy(model, (data,), {}, unravel(position))
+    start: Callable[..., Any]
+    steps: Callable[..., Any]
+    finish: Callable[..., Any]
+    devices: int
+    total_steps: int
 
-    init_kernel, sample_kernel = hmc(potential_fn, algo="NUTS")
-    state = init_kernel(
-        start if warm is None else warm.position,
-        settings.num_warmup,
-        step_size=1.0 if warm is None else warm.step_size,
-        inverse_mass_matrix=None if warm is None else warm.inverse_mass_matrix,
-        target_accept_prob=settings.target_accept_prob,
-        max_tree_depth=settings.max_tree_depth,
-        rng_key=kernel_key,
-    )
-
-    state, (positions, stats) = _sample_loop(sample_kernel, state, settings)
-    samples = constrain_fn(
-        model,
-        (data,),
-        {},
-        jax.vmap(unravel)(positions),
-        return_deterministic=True,
-        batch_ndims=1,
-    )
-
-    out = _pointwise(model_name, samples, data, predictive_key)
-    out.update(samples=samples, stats=stats)
-    out["warm_start"] = ChainState(
-        state.z,
-        state.adapt_state.step_size,
-        state.adapt_state.inverse_mass_matrix,
-    )
-    return out
-
-
-def _initial_position(
-    model: Callable[..., None], data: ModelData, rng_key: jax.Array
-) -> dict[str, jax.Array]:
-    """Uniform(-1, 1) on the unconstrained scale of every latent site.
-
-    Every such point has a finite log density in these models, so there is no
-    search for a valid start (whose loop would double the compile time). The
-    spread between chains lets r-hat see chains that fail to meet.
-    """
-    seeded = numpyro.handlers.seed(model, rng_seed=0)
-    trace = numpyro.handlers.trace(seeded).get_trace(data)
-    latent = {
-        name: site
-        for name, site in trace.items()
-        if site["type"] == "sample" and not site["is_observed"]
-    }
-    keys = random.split(rng_key, len(latent))
-    position = {}
-    for key, (name, site) in zip(keys, sorted(latent.items()), strict=True):
-        shape = jnp.shape(biject_to(site["fn"].support).inv(site["value"]))
-        position[name] = random.uniform(key, shape, minval=-1.0, maxval=1.0)
-    return position
-
-
-def _sample_loop(
-    sample_kernel: Callable[[Any], Any], state: Any, settings: SamplerSettings
-) -> tuple[Any, tuple[Any, dict[str, jax.Array]]]:
-    """Run warmup and sampling in one loop, keeping only post-warmup draws.
-
-    One loop body holds one copy of the NUTS kernel, which halves what XLA
-    compiles compared with a warmup loop followed by a sampling loop. During
-    warmup every draw is written to slot 0, which the first kept draw
-    overwrites.
-    """
-    num_warmup, num_samples = settings.num_warmup, settings.num_samples
-    record = (state.z, _nuts_stats(state))
-    buffer = jax.tree.map(
-        lambda x: jnp.zeros((num_samples, *jnp.shape(x)), jnp.result_type(x)), record
-    )
-
-    def body(i: jax.Array, carry: tuple[Any, Any]) -> tuple[Any, Any]:
-        current, saved = carry
-        new = sample_kernel(current)
-        slot = jnp.maximum(i - num_warmup, 0)
-        saved = jax.tree.map(
-            lambda buf, x: lax.dynamic_update_index_in_dim(buf, x, slot, 0),
-            saved,
-            (new.z, _nuts_stats(new)),
+    @classmethod
+    def compile(
+        cls,
+        model: Callable[..., None],
+        model_name: str,
+        settings: SamplerSettings,
+        chain_keys: jax.Array,
+        data: ModelData,
+        warm: ChainState | None,
+    ) -> _NutsPipeline:
+        config = nuts.NutsConfig(
+            settings.num_warmup,
+            settings.num_samples,
+            settings.target_accept_prob,
+            settings.max_tree_depth,
         )
-        return new, saved
+        score = partial(_pointwise, model_name)
+        stages = (
+            lambda c, shared: nuts.start(model, config, c[0], shared, c[1]),
+            lambda c, shared: nuts.steps(model, config, c, *shared),
+            lambda c, shared: nuts.finish(model, score, c[0], c[1], shared),
+        )
+        devices = (
+            _devices_for(settings.num_chains)
+            if settings.chain_method == "parallel"
+            else 1
+        )
+        mapped = [_over_chains(s, settings.chain_method) for s in stages]
+        split = partial(_split, devices)
+        keys, warm = split(chain_keys), split(warm)
+        step_bounds = (np.int32(0), np.int32(1))
 
-    return lax.fori_loop(0, num_warmup + num_samples, body, (state, buffer))
+        start = mapped[0].lower((keys, warm), data).compile()
+        carry = jax.eval_shape(mapped[0], (keys, warm), data)
+        steps = mapped[1].lower(carry, (data, *step_bounds)).compile()
+        finish = mapped[2].lower((carry, keys), data).compile()
+        total = settings.num_chains * (settings.num_warmup + settings.num_samples)
+        return cls(start, steps, finish, devices, total)
+
+    def __call__(
+        self,
+        chain_keys: jax.Array,
+        data: ModelData,
+        warm: ChainState | None,
+        *,
+        report: Progress,
+    ) -> dict[str, Any]:
+        keys = _split(self.devices, chain_keys)
+        carry = self.start((keys, _split(self.devices, warm)), data)
+        per_chain = self.total_steps // chain_keys.shape[0]
+        report("sample", 0, self.total_steps)
+        count = 1 if report is _silent else PROGRESS_STRETCHES
+        for begin, end in _stretches(per_chain, count):
+            carry = self.steps(carry, (data, np.int32(begin), np.int32(end)))
+            jax.block_until_ready(carry)
+            report("sample", end * chain_keys.shape[0], self.total_steps)
+        return _merge(self.devices, self.finish((carry, keys), data))
 
 
-def _nuts_stats(state: Any) -> dict[str, jax.Array]:
-    return {
-        "diverging": state.diverging,
-        "energy": state.energy,
-        "lp": -state.potential_energy,
-        "n_steps": state.num_steps,
-        "acceptance_rate": state.accept_prob,
-        "step_size": state.adapt_state.step_size,
-    }
+def _over_chains(
+    stage: Callable[[Any, Any], Any], chain_method: str
+) -> Callable[[Any, Any], Any]:
+    """Map a one-chain stage over the chain axis, as ``chain_method`` says.
+
+    Chains on one device run one after another rather than vectorized: a
+    vectorized NUTS step waits for the longest trajectory among its chains.
+    """
+    if chain_method == "vectorized":
+        return jax.jit(jax.vmap(stage, in_axes=(0, None)))
+
+    def one_after_another(chained: Any, shared: Any) -> Any:
+        return lax.map(lambda one: stage(one, shared), chained)
+
+    if chain_method == "parallel":
+        return jax.pmap(one_after_another, in_axes=(0, None))
+    return jax.jit(one_after_another)
+
+
+def _split(devices: int, tree: Any) -> Any:
+    if devices == 1:
+        return tree
+    return jax.tree.map(lambda x: x.reshape(devices, -1, *x.shape[1:]), tree)
+
+
+def _merge(devices: int, tree: Any) -> Any:
+    if devices == 1:
+        return tree
+    return jax.tree.map(lambda x: x.reshape(-1, *x.shape[2:]), tree)
+
+
+def _stretches(num_steps: int, count: int) -> list[tuple[int, int]]:
+    """Split ``range(num_steps)`` into at most ``count`` contiguous stretches."""
+    edges = sorted({round(num_steps * k / count) for k in range(count + 1)})
+    return list(itertools.pairwise(edges))
 
 
 def _approximate_fit(
@@ -474,7 +440,6 @@ def _approximate_fit(
     The guide is built inside the traced function, so nothing it caches
     outlives one compilation.
     """
-    _count_compilation()
     init_key, draw_key, predictive_key = random.split(rng_key, 3)
     guide = AutoNormal(model, init_loc_fn=init_to_median(num_samples=15))
     optimiser = numpyro.optim.Adam(settings.svi_learning_rate)
