@@ -25,12 +25,20 @@ from typing import Any
 import duckdb
 import numpy as np
 
+from registry.store import Store
+
 logger = logging.getLogger(__name__)
 
 SCORES_RELATION = "version_match_scores"
 DRIFT_RELATION = "version_drift_checks"
 _SCORE_COLUMNS = ("version_id", "match_id", "log_score", "rps")
 _DRIFT_COLUMNS = ("version_id", "checked_at", "alert", "detail")
+_PER_MATCH = (
+    f"SELECT match_id, avg(log_score) AS log_score, avg(rps) AS rps "
+    f"FROM {SCORES_RELATION} WHERE version_id = ? AND log_score IS NOT NULL "
+    "AND rps IS NOT NULL GROUP BY match_id"
+)
+"""One version's scores, one row per match (several runs averaged)."""
 
 
 def paired_scores(
@@ -47,17 +55,40 @@ def paired_scores(
     """
     if champion is None or not _has_relation(con, SCORES_RELATION, _SCORE_COLUMNS):
         return None
-    per_match = (
-        f"SELECT match_id, avg(log_score) AS log_score, avg(rps) AS rps "
-        f"FROM {SCORES_RELATION} WHERE version_id = ? AND log_score IS NOT NULL "
-        "AND rps IS NOT NULL GROUP BY match_id"
-    )
     rows = con.execute(
-        f"SELECT c.log_score, b.log_score, c.rps, b.rps FROM ({per_match}) c "
-        f"JOIN ({per_match}) b USING (match_id) ORDER BY match_id",
+        f"SELECT c.log_score, b.log_score, c.rps, b.rps FROM ({_PER_MATCH}) c "
+        f"JOIN ({_PER_MATCH}) b USING (match_id) ORDER BY match_id",
         [version_id, champion],
     ).fetchall()
     return np.asarray(rows, dtype=float).reshape(-1, 4)
+
+
+def score_summary(
+    con: duckdb.DuckDBPyConnection, version_id: str
+) -> dict[str, Any] | None:
+    """Return a version's mean out-of-sample scores, or None when it has none.
+
+    Returns
+    -------
+    dict or None
+        ``matches`` scored, mean ``log_score`` (higher is better) and mean
+        ``rps`` (lower is better), each match counted once.
+    """
+    if not _has_relation(con, SCORES_RELATION, _SCORE_COLUMNS):
+        return None
+    found = con.execute(
+        f"SELECT count(*), avg(log_score), avg(rps) FROM ({_PER_MATCH})",
+        [version_id],
+    ).fetchone()
+    if found is None or not found[0]:
+        return None
+    return {"matches": int(found[0]), "log_score": found[1], "rps": found[2]}
+
+
+def version_scores(store: Store, version_id: str) -> dict[str, Any] | None:
+    """Read `score_summary` of a version from the store."""
+    with store.read() as con:
+        return score_summary(con, version_id)
 
 
 def latest_drift_check(

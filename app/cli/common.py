@@ -98,6 +98,11 @@ def progress() -> Progress:
     )
 
 
+def shown_value(value: Any) -> Any:
+    """Round a float to four significant digits for a table; JSON keeps all."""
+    return f"{value:.4g}" if isinstance(value, float) else value
+
+
 def emit_json(payload: Any) -> None:
     """Write ``payload`` as JSON on stdout."""
     sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")

@@ -25,6 +25,7 @@ from app.cli.common import (
     emit_json,
     emit_table,
     progress,
+    shown_value,
     stderr,
     team_aliases,
 )
@@ -110,6 +111,7 @@ def fit_command(
 
     from engine.artefacts import to_netcdf_bytes
     from engine.model.arrays import design
+    from engine.model.evaluation import in_sample_metrics
     from engine.model.fitting import fit
 
     chosen = design(
@@ -143,11 +145,14 @@ def fit_command(
         "last_kickoff": max(chosen.kickoffs).isoformat(),
         "teams": len(chosen.teams),
     }
+    metrics = in_sample_metrics(fitted.idata)
     diagnostics = {
         **fitted.diagnostics.to_dict(),
         "compile_seconds": round(fitted.compile_seconds, 3),
         "run_seconds": round(fitted.run_seconds, 3),
+        "in_sample": metrics.to_dict(),
     }
+    diagnostics["caveats"] += list(metrics.caveats)
     version = register_version(
         obj.store,
         model=fitted.model,
@@ -166,15 +171,12 @@ def _report_fit(version: ModelVersion, fmt: OutputFormat) -> None:
         emit_json(version.to_dict())
         return
     shown = {k: v for k, v in version.diagnostics.items() if k != "caveats"}
-    rows = [[key, _shown(value)] for key, value in shown.items()]
+    shown.update({f"in_sample.{k}": v for k, v in shown.pop("in_sample", {}).items()})
+    shown.pop("in_sample.caveats", None)
+    rows = [[key, shown_value(value)] for key, value in shown.items()]
     rows += [["caveat", c] for c in version.diagnostics.get("caveats", [])]
     emit_table(f"diagnostics of {version.model}", ["check", "value"], rows)
     emit_id(version.version_id)
-
-
-def _shown(value: Any) -> Any:
-    """Round a float for the table; JSON keeps full precision."""
-    return f"{value:.4g}" if isinstance(value, float) else value
 
 
 def predict_command(

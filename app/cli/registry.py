@@ -16,8 +16,10 @@ from app.cli.common import (
     emit_id,
     emit_json,
     emit_table,
+    shown_value,
 )
 from registry.aliases import audit_log, list_aliases, rollback
+from registry.evidence import version_scores
 from registry.integrity import check_integrity
 from registry.promotion import PromotionBlocked, evaluate_gates, promote
 from registry.versions import delete_version, export_version, get_version, list_versions
@@ -100,10 +102,18 @@ def list_command(
 def show_command(
     ctx: typer.Context, version: VersionArgument, fmt: FormatOption = OutputFormat.table
 ) -> None:
-    """Show a version: config, lineage, diagnostics, aliases and audit history."""
+    """Show a version: config, lineage, diagnostics, metrics, aliases and audit.
+
+    Metrics are the fit's leave-one-out scores of its training matches and,
+    once validation has scored the version, its mean out-of-sample scores.
+    """
     obj: Context = ctx.obj
     found = get_version(obj.store, version)
     payload = found.to_dict()
+    payload["metrics"] = {
+        "in_sample": found.diagnostics.get("in_sample"),
+        "out_of_sample": version_scores(obj.store, found.version_id),
+    }
     payload["aliases"] = _aliases_of(obj).get(found.version_id, [])
     payload["audit"] = [
         e.to_dict() for e in audit_log(obj.store, version_id=found.version_id)
@@ -126,7 +136,9 @@ def show_command(
     ]
     emit_table("version", ["field", "value"], [[k, payload[k]] for k in lineage])
     emit_table("selection", ["field", "value"], _flat(payload["selection"]))
-    emit_table("diagnostics", ["field", "value"], _flat(payload["diagnostics"]))
+    diagnostics = {k: v for k, v in found.diagnostics.items() if k != "in_sample"}
+    emit_table("diagnostics", ["field", "value"], _flat(diagnostics, rounded=True))
+    emit_table("metrics", ["field", "value"], _metric_rows(payload["metrics"]))
     emit_table("config", ["field", "value"], _flat(payload["config"]))
     emit_table("aliases", ["alias:scope"], [[a] for a in payload["aliases"]])
     _print_audit("audit", payload["audit"])
@@ -290,14 +302,31 @@ def _print_gates(report: dict[str, Any], fmt: OutputFormat) -> None:
     )
 
 
-def _flat(mapping: dict[str, Any], prefix: str = "") -> list[list[Any]]:
+def _flat(
+    mapping: dict[str, Any], prefix: str = "", *, rounded: bool = False
+) -> list[list[Any]]:
     rows: list[list[Any]] = []
     for key, value in mapping.items():
         name = f"{prefix}{key}"
         if isinstance(value, dict):
-            rows += _flat(value, f"{name}.")
+            rows += _flat(value, f"{name}.", rounded=rounded)
         else:
-            rows.append([name, value])
+            rows.append([name, shown_value(value) if rounded else value])
+    return rows
+
+
+def _metric_rows(metrics: dict[str, Any]) -> list[list[Any]]:
+    missing = {
+        "in_sample": "not computed for this version",
+        "out_of_sample": "none yet: no validation run has scored this version",
+    }
+    rows: list[list[Any]] = []
+    for kind, values in metrics.items():
+        if values is None:
+            rows.append([kind, missing[kind]])
+        else:
+            shown = {k: v for k, v in values.items() if k != "caveats"}
+            rows += _flat(shown, f"{kind}.", rounded=True)
     return rows
 
 

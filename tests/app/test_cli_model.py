@@ -56,6 +56,12 @@ def test_fit_registers_a_version_with_its_lineage(fitted):
     assert shown["seed"] == 11
     assert shown["config"]["sampler"]["num_warmup"] == 150
     assert {"max_rhat", "min_ess_bulk", "divergences"} <= set(shown["diagnostics"])
+    in_sample = shown["metrics"]["in_sample"]
+    assert in_sample == shown["diagnostics"]["in_sample"]
+    assert in_sample["matches"] == 380
+    assert in_sample["log_score_loo"] < in_sample["log_score"] < 0
+    assert in_sample["p_loo"] > 0
+    assert shown["metrics"]["out_of_sample"] is None
 
 
 def test_same_data_config_and_seed_give_the_same_posterior(fitted):

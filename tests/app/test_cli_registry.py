@@ -66,6 +66,12 @@ def test_list_show_and_export(registered, tmp_path):
     shown = run(db, "registry", "show", good[:6], "--format", "json")
     assert shown.returncode == 0, shown.stderr
     assert json.loads(shown.stdout)["diagnostics"]["max_rhat"] == 1.002
+    assert json.loads(shown.stdout)["metrics"] == {
+        "in_sample": None,
+        "out_of_sample": None,
+    }
+    table = run(db, "registry", "show", good)
+    assert "none yet: no validation run has scored" in table.stdout
 
     out = tmp_path / "posterior.nc"
     exported = run(db, "registry", "export", good, "--out", str(out))
@@ -134,3 +140,27 @@ def test_unknown_version_and_bad_policy(registered, tmp_path):
     bad = run(db, "--config", str(config), "registry", "gates", "ffff")
     assert bad.returncode == 1
     assert "promotion.max_rhat" in bad.stderr
+
+
+def test_show_reports_out_of_sample_scores_once_a_run_has_scored(registered):
+    db, good, bad = registered
+    with duckdb.connect(str(db)) as con:
+        con.execute(
+            "CREATE TABLE version_match_scores (version_id VARCHAR, "
+            "match_id VARCHAR, log_score DOUBLE, rps DOUBLE)"
+        )
+        con.executemany(
+            "INSERT INTO version_match_scores VALUES (?, ?, ?, ?)",
+            [
+                (good, "m1", -1.0, 0.2),
+                (good, "m1", -3.0, 0.4),  # a second run of the same match
+                (good, "m2", -2.0, 0.1),
+                (bad, "m1", -9.0, 0.9),
+            ],
+        )
+    shown = json.loads(run(db, "registry", "show", good, "--format", "json").stdout)
+    assert shown["metrics"]["out_of_sample"] == pytest.approx(
+        {"matches": 2, "log_score": -2.0, "rps": 0.2}
+    )
+    table = run(db, "registry", "show", good).stdout
+    assert "out_of_sample.matches" in table and "out_of_sample.rps" in table
