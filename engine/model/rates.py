@@ -10,6 +10,8 @@ with random-walk steps.
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -150,12 +152,11 @@ def _team_strengths(
     tables, walks = {}, {}
     for index, name in enumerate(("attack", "defence")):
         new_draws = random.fold_in(new_key, index)
-        tables[name] = _strength_table(post, name, len(unseen), new_draws)
-        shape = (tables[name].shape[0], tables[name].shape[2])
-        walks[name] = np.zeros(shape)
+        tables[name] = _strength_table(post, name, unseen, new_draws)
+        walks[name] = np.zeros((tables[name].shape[0], len(teams) + len(unseen)))
         if dynamic:
-            shocks = _normal(random.fold_in(walk_key, index), *shape)
-            walks[name] = post[f"{name}_season_sd"][:, None] * shocks
+            shocks = _normal(random.fold_in(walk_key, index), walks[name].shape[0])
+            walks[name] = post[f"{name}_season_sd"][:, None] * shocks(teams + unseen)
 
     positions, steps = _season_positions(idata, fixtures, dynamic)
     column = {name: i for i, name in enumerate(teams + unseen)}
@@ -191,21 +192,42 @@ def _flat_posterior(idata: az.InferenceData) -> dict[str, np.ndarray]:
 
 
 def _strength_table(
-    post: dict[str, np.ndarray], name: str, num_unseen: int, rng_key: jax.Array
+    post: dict[str, np.ndarray], name: str, unseen: list[str], rng_key: jax.Array
 ) -> np.ndarray:
     """Known teams' strengths, then unseen teams drawn from the new-team prior.
 
     Returns shape ``(draw, season, team)``; one season for static models.
     """
     known = post[name] if post[name].ndim == 3 else post[name][:, None, :]
-    shocks = _normal(rng_key, known.shape[0], num_unseen)
-    unseen = post[f"new_team_{name}"][:, None] + post[f"{name}_sd"][:, None] * shocks
-    unseen = np.broadcast_to(unseen[:, None, :], (*known.shape[:2], num_unseen))
-    return np.concatenate([known, unseen], axis=-1)
+    shocks = _normal(rng_key, known.shape[0])(unseen)
+    drawn = post[f"new_team_{name}"][:, None] + post[f"{name}_sd"][:, None] * shocks
+    drawn = np.broadcast_to(drawn[:, None, :], (*known.shape[:2], len(unseen)))
+    return np.concatenate([known, drawn], axis=-1)
 
 
-def _normal(rng_key: jax.Array, num_draws: int, num_teams: int) -> np.ndarray:
-    return np.asarray(random.normal(rng_key, (num_draws, num_teams)))
+def _normal(rng_key: jax.Array, num_draws: int) -> Callable[[list[str]], np.ndarray]:
+    """Return a map from team names to ``(draw, team)`` standard normal draws.
+
+    Each team's draws come from a key of its own, folded in from its name, so
+    they do not depend on which other teams a fixture list holds.
+    """
+
+    def draws(names: list[str]) -> np.ndarray:
+        columns = [
+            np.asarray(
+                random.normal(random.fold_in(rng_key, _name_code(n)), (num_draws,))
+            )
+            for n in names
+        ]
+        return np.stack(columns, axis=-1) if columns else np.zeros((num_draws, 0))
+
+    return draws
+
+
+def _name_code(name: str) -> int:
+    """Return a stable 31-bit integer for a team name, the same in every process."""
+    digest = hashlib.sha256(name.encode("utf-8")).digest()
+    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
 
 
 def _season_positions(

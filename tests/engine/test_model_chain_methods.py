@@ -22,7 +22,7 @@ SCRIPT = textwrap.dedent(
     import json, sys, warnings
     import jax, numpy as np
     sys.path.insert(0, sys.argv[1])
-    from test_model_fit import CUTOFF, simulate
+    from simulated import CUTOFF, simulate
     from engine.model import ConvergenceWarning, design, fit
 
     warnings.simplefilter("ignore", ConvergenceWarning)

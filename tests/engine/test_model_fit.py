@@ -7,8 +7,7 @@ tiny sampler settings, so each distinct sampler compiles once for the module.
 from __future__ import annotations
 
 import json
-import warnings
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import jax
@@ -16,12 +15,20 @@ import numpy as np
 import polars as pl
 import pytest
 import xarray as xr
+from simulated import (
+    CUTOFF,
+    SETTINGS,
+    TEAMS,
+    TRUTH,
+    interval,
+    quiet_fit,
+    simulate,
+    simulate_leagues,
+)
 
-from engine.contract import MATCH_SCHEMA
 from engine.model import (
     ConvergenceWarning,
     Fit,
-    ModelInputError,
     compile_count,
     design,
     diagnose,
@@ -30,155 +37,6 @@ from engine.model import (
     from_netcdf_bytes,
     to_netcdf_bytes,
 )
-
-SETTINGS: dict[str, Any] = {
-    "num_warmup": 200,
-    "num_samples": 200,
-    "num_chains": 2,
-    "chain_method": "sequential",
-}
-CUTOFF = date(2024, 6, 1)
-TEAMS = [f"Team {chr(65 + i)}" for i in range(20)]
-TRUTH = {"intercept": 0.1, "home_advantage": 0.3, "attack_sd": 0.35, "defence_sd": 0.25}
-
-
-def _centred(rng: np.random.Generator, scale: float) -> np.ndarray:
-    values = rng.normal(0.0, scale, len(TEAMS))
-    return values - values.mean()
-
-
-def simulate(seed: int) -> tuple[pl.DataFrame, dict[str, np.ndarray]]:
-    """Two double round-robin seasons from the Poisson model with known values."""
-    rng = np.random.default_rng(seed)
-    attack = _centred(rng, TRUTH["attack_sd"])
-    defence = _centred(rng, TRUTH["defence_sd"])
-    rows = []
-    for season in (2022, 2023):
-        pairs = [(h, a) for h in range(20) for a in range(20) if h != a]
-        order = rng.permutation(len(pairs))
-        for slot, k in enumerate(order):
-            h, a = pairs[k]
-            kickoff = date(season, 8, 5) + timedelta(days=7 * (slot // 10))
-            log_home = TRUTH["intercept"] + TRUTH["home_advantage"]
-            log_home += attack[h] - defence[a]
-            log_away = TRUTH["intercept"] + attack[a] - defence[h]
-            goals = rng.poisson(np.exp([log_home, log_away]))
-            rows.append(
-                (season, kickoff, TEAMS[h], TEAMS[a], int(goals[0]), int(goals[1]))
-            )
-    frame = pl.DataFrame(
-        rows,
-        schema=[
-            "season",
-            "kickoff",
-            "home_team",
-            "away_team",
-            "home_goals",
-            "away_goals",
-        ],
-        orient="row",
-    ).with_columns(league=pl.lit("E0"), kickoff_time=pl.lit(None, pl.Time))
-    frame = frame.with_columns(
-        match_id=pl.concat_str(
-            "league",
-            pl.col("kickoff").cast(pl.String),
-            "home_team",
-            "away_team",
-            separator="-",
-        )
-    )
-    return frame.cast(dict(MATCH_SCHEMA)).select(list(MATCH_SCHEMA)), {
-        "attack": attack,
-        "defence": defence,
-    }
-
-
-def simulate_leagues(seed: int) -> tuple[pl.DataFrame, dict[str, Any]]:
-    """Two leagues of ten over two seasons; two promoted sides each in 2023.
-
-    The leagues score at different rates, and promoted sides are weaker by a
-    known offset in both attack and defence.
-    """
-    rng = np.random.default_rng(seed)
-    truth = {"intercept": {"L1": 0.0, "L2": 0.35}, "new_team": -0.5}
-    rows = []
-    for league, intercept in truth["intercept"].items():
-        names = [f"{league} side {i}" for i in range(12)]
-        attack, defence = _centred(rng, 0.3)[:12], _centred(rng, 0.2)[:12]
-        for season, members in ((2022, range(10)), (2023, [*range(8), 10, 11])):
-            for h in members:
-                for a in members:
-                    if h == a:
-                        continue
-                    offset = [truth["new_team"] * (t >= 10) for t in (h, a)]
-                    log_home = intercept + 0.25 + attack[h] + offset[0]
-                    log_home -= defence[a] + offset[1]
-                    log_away = intercept + attack[a] + offset[1]
-                    log_away -= defence[h] + offset[0]
-                    goals = rng.poisson(np.exp([log_home, log_away]))
-                    kickoff = date(season, 8, 1) + timedelta(
-                        days=int(rng.integers(270))
-                    )
-                    rows.append((league, season, kickoff, names[h], names[a], *goals))
-    frame = pl.DataFrame(
-        rows,
-        schema=[
-            "league",
-            "season",
-            "kickoff",
-            "home_team",
-            "away_team",
-            "home_goals",
-            "away_goals",
-        ],
-        orient="row",
-    ).with_columns(
-        kickoff_time=pl.lit(None, pl.Time),
-        match_id=pl.concat_str(
-            "league",
-            pl.col("kickoff").cast(pl.String),
-            "home_team",
-            "away_team",
-            pl.int_range(pl.len()).cast(pl.String),
-            separator="-",
-        ),
-    )
-    return frame.cast(dict(MATCH_SCHEMA)).select(list(MATCH_SCHEMA)), truth
-
-
-def quiet_fit(*args: Any, **kwargs: Any) -> Fit:
-    """Fit with the tiny test settings, not failing on convergence caveats."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return fit(*args, **{**SETTINGS, **kwargs})
-
-
-@pytest.fixture(scope="module")
-def simulated() -> tuple[pl.DataFrame, dict[str, np.ndarray]]:
-    return simulate(11)
-
-
-@pytest.fixture(scope="module")
-def sim_design(simulated: tuple[pl.DataFrame, Any]) -> Any:
-    return design(simulated[0], cutoff=CUTOFF)
-
-
-@pytest.fixture(scope="module")
-def poisson_fit(sim_design: Any) -> tuple[Fit, int]:
-    before = compile_count()
-    result = quiet_fit(sim_design, model="poisson", seed=7)
-    return result, compile_count() - before
-
-
-@pytest.fixture(scope="module")
-def dixon_coles_fit(sim_design: Any) -> Fit:
-    return quiet_fit(sim_design, model="dixon_coles", seed=3)
-
-
-def _interval(values: xr.DataArray, level: float) -> tuple[np.ndarray, np.ndarray]:
-    low = values.quantile((1 - level) / 2, dim=("chain", "draw")).values
-    high = values.quantile((1 + level) / 2, dim=("chain", "draw")).values
-    return low, high
 
 
 def test_known_strengths_are_recovered(
@@ -189,7 +47,7 @@ def test_known_strengths_are_recovered(
     post = poisson_fit[0].idata.posterior
     covered = []
     for name in ("attack", "defence"):
-        low, high = _interval(post[name].sel(team=TEAMS), 0.9)
+        low, high = interval(post[name].sel(team=TEAMS), 0.9)
         covered.extend((low <= truth[name]) & (truth[name] <= high))
     assert np.mean(covered) >= 0.75, f"90% intervals cover {np.mean(covered):.0%}"
 
@@ -214,7 +72,7 @@ def test_interval_coverage_over_several_seeds(sim_design: Any) -> None:
         assert d.bucket == sim_design.bucket
         post = quiet_fit(d, model="poisson", seed=seed).idata.posterior
         for name in ("attack", "defence"):
-            low, high = _interval(post[name].sel(team=TEAMS), 0.9)
+            low, high = interval(post[name].sel(team=TEAMS), 0.9)
             covered.extend((low <= truth[name]) & (truth[name] <= high))
     assert 0.82 <= np.mean(covered) <= 0.96, f"coverage {np.mean(covered):.1%}"
 
@@ -408,88 +266,6 @@ def test_dixon_coles_tau_is_positive_for_every_posterior_rate(
     ]
     assert min(float(t.min()) for t in taus) > 0
     assert np.isfinite(dixon_coles_fit.idata.log_likelihood.score.values).all()
-
-
-def test_fixture_rates_follow_the_posterior(poisson_fit: tuple[Fit, int]) -> None:
-    result = poisson_fit[0]
-    fixtures = pl.DataFrame(
-        {
-            "league": ["E0", "E0", "E0"],
-            "kickoff": [date(2024, 8, 10)] * 3,
-            "home_team": ["Team A", "Team C", "Nowhere Town"],
-            "away_team": ["Team B", "Nowhere Town", "Team D"],
-        }
-    )
-    rates = fixture_rates(result, fixtures, rng_key=jax.random.key(0))
-
-    assert rates.home_rate.shape == rates.away_rate.shape == (400, 3)
-    assert rates.rho is None
-    assert rates.unseen_home.tolist() == [False, False, True]
-    assert rates.unseen_away.tolist() == [False, True, False]
-    assert np.isfinite(rates.home_rate).all()
-
-    post = result.idata.posterior
-    flat = {k: v.values.reshape(400, *v.shape[2:]) for k, v in post.data_vars.items()}
-    a, b = TEAMS.index("Team A"), TEAMS.index("Team B")
-    expected = np.exp(
-        flat["intercept"][:, 0]
-        + flat["home_advantage"][:, 0]
-        + flat["attack"][:, a]
-        - flat["defence"][:, b]
-    )
-    np.testing.assert_allclose(rates.home_rate[:, 0], expected, rtol=1e-5)
-
-    # The unseen side's log attack is the new-team prior: offset plus spread.
-    implied = np.log(rates.home_rate[:, 2]) - flat["intercept"][:, 0]
-    implied -= flat["home_advantage"][:, 0] - flat["defence"][:, TEAMS.index("Team D")]
-    offset, spread = flat["new_team_attack"], flat["attack_sd"]
-    z = (implied - offset) / spread
-    assert abs(z.mean()) < 0.25 and 0.8 < z.std() < 1.2
-
-
-def test_fixture_rates_are_repeatable_and_reject_unknown_leagues(
-    poisson_fit: tuple[Fit, int],
-) -> None:
-    fixtures = pl.DataFrame(
-        {
-            "league": ["E0"],
-            "kickoff": [date(2024, 8, 10)],
-            "home_team": ["Nowhere Town"],
-            "away_team": ["Team B"],
-        }
-    )
-    first = fixture_rates(poisson_fit[0], fixtures, rng_key=jax.random.key(4))
-    again = fixture_rates(poisson_fit[0].idata, fixtures, rng_key=jax.random.key(4))
-    other = fixture_rates(poisson_fit[0], fixtures, rng_key=jax.random.key(5))
-    np.testing.assert_array_equal(first.home_rate, again.home_rate)
-    assert not np.array_equal(first.home_rate, other.home_rate)
-
-    with pytest.raises(ModelInputError, match=r"'SP1'.*knows E0") as info:
-        fixture_rates(
-            poisson_fit[0],
-            fixtures.with_columns(league=pl.lit("SP1")),
-            rng_key=jax.random.key(0),
-        )
-    assert isinstance(info.value, ValueError)
-    assert "\n" not in str(info.value)
-
-
-def test_dixon_coles_fixture_rates_carry_a_valid_rho(dixon_coles_fit: Fit) -> None:
-    fixtures = pl.DataFrame(
-        {
-            "league": ["E0", "E0"],
-            "kickoff": [date(2024, 8, 10)] * 2,
-            "home_team": ["Team A", "Nowhere Town"],
-            "away_team": ["Team B", "Team A"],
-        }
-    )
-    rates = fixture_rates(dixon_coles_fit, fixtures, rng_key=jax.random.key(1))
-    assert rates.rho.shape == (400,)
-    lam, mu, rho = rates.home_rate, rates.away_rate, rates.rho[:, None]
-    taus = np.stack(
-        [1 - lam * mu * rho, 1 + lam * rho, 1 + mu * rho, 1 - rho + 0 * lam]
-    )
-    assert taus.min() >= 0
 
 
 def test_dynamic_strengths_move_by_season_and_step_forward(sim_design: Any) -> None:
