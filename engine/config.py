@@ -11,6 +11,9 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+SEED_MAX = 2**32 - 1
+"""Largest seed: a JAX key made from an integer keeps its low 32 bits only."""
+
 MODELS = ("poisson", "dixon_coles")
 METHODS = ("nuts", "svi")
 
@@ -154,7 +157,7 @@ _EXPECTED: dict[str, str] = {
     "sampler.num_warmup": "an integer from 1 to 100000",
     "sampler.num_samples": "an integer from 1 to 100000",
     "sampler.num_chains": "an integer from 1 to 64",
-    "sampler.seed": "a non-negative integer",
+    "sampler.seed": "an integer from 0 to 2**32 - 1",
 }
 
 
@@ -225,6 +228,6 @@ def _convert(key: str, value: Any) -> Any:
     low, high = {
         "data.retries": (0, 10),
         "sampler.num_chains": (1, 64),
-        "sampler.seed": (0, 2**63 - 1),
+        "sampler.seed": (0, SEED_MAX),
     }.get(key, (1, 100_000))
     return value if _is_int(value) and low <= value <= high else _BAD

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -104,8 +105,19 @@ def shown_value(value: Any) -> Any:
 
 
 def emit_json(payload: Any) -> None:
-    """Write ``payload`` as JSON on stdout."""
-    sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
+    """Write ``payload`` as JSON on stdout; NaN and infinities become null."""
+    text = json.dumps(_finite(payload), indent=2, default=str, allow_nan=False)
+    sys.stdout.write(text + "\n")
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    return value
 
 
 def emit_table(title: str | None, columns: list[str], rows: list[list[Any]]) -> None:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import arviz as az
 from jax import random
 
+from engine.config import SEED_MAX
 from engine.model import models
 from engine.model.arrays import Design, ModelData
 from engine.model.inference import Progress, SamplerSettings, WarmStart, run
@@ -114,8 +115,11 @@ def fit(
         ``fit.diagnostics.caveats``.
     """
     name = models.model_name(model, dynamic)
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed <= SEED_MAX:
+        raise ValueError(
+            f"seed must be a non-negative integer below 2**32, got {seed!r}; "
+            "JAX keys keep 32 bits, so larger seeds would repeat smaller ones"
+        )
     settings = SamplerSettings(
         method=method,
         num_warmup=num_warmup,

@@ -85,22 +85,44 @@ class SamplerSettings:
     def __post_init__(self) -> None:
         """Check every field; inputs are validated here, not in compiled code."""
         if self.method not in METHODS:
-            raise ValueError(f"method must be one of {METHODS}, got {self.method!r}")
+            raise ValueError(
+                f"method must be one of {METHODS}, got {self.method!r}; "
+                "use nuts, or svi for a fast approximation"
+            )
         if self.chain_method not in CHAIN_METHODS:
             raise ValueError(
                 f"chain_method must be one of {CHAIN_METHODS}, "
                 f"got {self.chain_method!r}"
             )
-        for name in ("num_warmup", "num_samples", "num_chains", "svi_steps"):
-            value, least = getattr(self, name), 0 if name == "num_warmup" else 1
-            if not isinstance(value, int) or isinstance(value, bool) or value < least:
+        least = {"num_warmup": 0, "max_tree_depth": 1}
+        for name in (
+            "num_warmup",
+            "num_samples",
+            "num_chains",
+            "svi_steps",
+            "max_tree_depth",
+        ):
+            value, low = getattr(self, name), least.get(name, 1)
+            if not isinstance(value, int) or isinstance(value, bool) or value < low:
                 raise ValueError(
-                    f"{name} must be an integer of at least {least}, got {value!r}"
+                    f"{name} must be an integer of at least {low}, got {value!r}"
                 )
+        if self.max_tree_depth > 15:
+            raise ValueError(
+                f"max_tree_depth must be at most 15 (32,767 leapfrog steps), got "
+                f"{self.max_tree_depth}; a deeper tree means the model needs work"
+            )
         if not 0.0 < self.target_accept_prob < 1.0:
             raise ValueError(
                 "target_accept_prob must lie strictly between 0 and 1, "
-                f"got {self.target_accept_prob!r}"
+                f"got {self.target_accept_prob!r}; 0.8 is usual, 0.9-0.95 when "
+                "there are divergences"
+            )
+        rate = self.svi_learning_rate
+        if not (isinstance(rate, int | float) and 0.0 < rate < 1.0):
+            raise ValueError(
+                f"svi_learning_rate must be a number between 0 and 1, got {rate!r}; "
+                "0.02 is usual"
             )
 
 

@@ -54,7 +54,8 @@ class Diagnostics:
     Attributes
     ----------
     max_rhat, min_ess_bulk, min_ess_tail : float or None
-        Over every posterior variable and element; None for SVI.
+        Over every posterior variable and element; None for SVI, and r-hat
+        None for a single chain.
     divergences : int
         Divergent NUTS transitions after warmup.
     tree_depth_hits : int
@@ -251,7 +252,7 @@ def diagnose(idata: az.InferenceData) -> Diagnostics:
         caveats = _approximation_caveats(idata.attrs)
         return Diagnostics(None, None, None, 0, 0, None, num_chains, num_draws, caveats)
 
-    rhat = _extreme(az.rhat(posterior), np.nanmax)
+    rhat = _extreme(az.rhat(posterior), np.nanmax) if num_chains > 1 else None
     ess_bulk = _extreme(az.ess(posterior, method="bulk"), np.nanmin)
     ess_tail = _extreme(az.ess(posterior, method="tail"), np.nanmin)
     stats = idata.sample_stats
@@ -292,7 +293,12 @@ def _extreme(dataset: Any, reduce: Any) -> float:
 def _caveats(d: Diagnostics) -> tuple[str, ...]:
     caveats = []
     ess_min = ESS_PER_CHAIN_MIN * d.num_chains
-    if d.num_chains > 1 and not (d.max_rhat <= RHAT_MAX):
+    if d.max_rhat is None:
+        caveats.append(
+            "one chain: r-hat cannot compare chains, so convergence is unchecked; "
+            "run two or more chains"
+        )
+    elif not (d.max_rhat <= RHAT_MAX):
         caveats.append(
             f"max r-hat {d.max_rhat:.3f} exceeds {RHAT_MAX}: chains disagree; "
             "sample longer or check the model"

@@ -29,6 +29,7 @@ from simulated import (
 from engine.model import (
     ConvergenceWarning,
     Fit,
+    SamplerSettings,
     compile_count,
     design,
     diagnose,
@@ -364,10 +365,23 @@ def test_bad_settings_are_refused_before_anything_compiles(sim_design: Any) -> N
         ({"method": "laplace"}, "method must be one of"),
         ({"num_samples": 0}, "num_samples must be an integer of at least 1"),
         ({"seed": -1}, "seed must be a non-negative integer"),
+        ({"seed": 2**32}, r"below 2\*\*32, got 4294967296; JAX keys keep 32 bits"),
+        ({"max_tree_depth": 0}, "max_tree_depth must be an integer of at least 1"),
+        ({"max_tree_depth": 16}, "max_tree_depth must be at most 15"),
         ({"chain_method": "threads"}, "chain_method must be one of"),
         ({"target_accept_prob": 1.0}, "target_accept_prob"),
     ]
     for options, message in bad:
         with pytest.raises(ValueError, match=message):
             fit(sim_design, **options)
+    for rate in (0.0, float("nan"), "fast"):
+        with pytest.raises(ValueError, match="svi_learning_rate must be a number"):
+            SamplerSettings(svi_learning_rate=rate)
     assert compile_count() == before
+
+
+def test_one_chain_says_its_convergence_is_unchecked(sim_design: Any) -> None:
+    with pytest.warns(ConvergenceWarning, match="one chain: r-hat cannot compare"):
+        result = fit(sim_design, **{**SETTINGS, "num_chains": 1}, seed=2)
+    assert result.diagnostics.max_rhat is None
+    assert json.loads(json.dumps(result.diagnostics.to_dict()))["max_rhat"] is None
