@@ -29,7 +29,8 @@ def test_default_config_loads_and_resolves_alias_path():
         ("model", "dynamic", "yes", "true or false"),
         ("sampler", "num_chains", 0, "from 1 to 64"),
         ("sampler", "num_samples", 2.5, "from 1 to 100000"),
-        ("sampler", "seed", -1, "non-negative"),
+        ("sampler", "seed", -1, "from 0 to 2**32 - 1"),
+        ("sampler", "seed", 2**32, "from 0 to 2**32 - 1"),
         ("sampler", "method", "hmc", "nuts, svi"),
     ],
 )
