@@ -96,7 +96,7 @@ def out_of_sample_log_score(result, fixtures) -> list[float]:
     lam, mu = rates.home_rate.astype(np.float64), rates.away_rate.astype(np.float64)
     log_p = stats.poisson.logpmf(x, lam) + stats.poisson.logpmf(y, mu)
     if rates.rho is not None:
-        rho = rates.rho.astype(np.float64)[:, None]
+        rho = rates.rho.astype(np.float64)
         tau = np.select(
             [
                 (x == 0) & (y == 0),

@@ -29,6 +29,9 @@ fair_draw          float      fair decimal odds, 1 / p_draw
 fair_away          float      fair decimal odds, 1 / p_away
 unseen_team        boolean    true where either side had no history and a
                               prior stood in for its strength
+rho_clipped        boolean    true where the Dixon-Coles rho of some draws had
+                              to be moved inside this fixture's bound (only
+                              with unseen teams or seasons beyond the fit)
 model_version      text       the model version that made the prediction
 =================  =========  ==================================================
 
@@ -65,6 +68,7 @@ def prediction_table(
     unseen_home: Any,
     unseen_away: Any,
     model_version: str,
+    rho_clipped: Any = None,
     season: pl.Series | None = None,
 ) -> pl.DataFrame:
     """Return one prediction row per fixture (columns in the module notes).
@@ -81,6 +85,9 @@ def prediction_table(
         Per fixture, whether a prior stood in for the side's history.
     model_version : str
         The version that made the predictions.
+    rho_clipped : array_like of bool, optional
+        Shape ``(draw, fixture)`` or ``(fixture,)``: where a Dixon–Coles rho
+        was moved inside the fixture's bound; None (Poisson) is all false.
     season : polars.Series, optional
         Season per fixture. Without it the fixtures' ``season`` column is used
         where present and not null, else the kickoff (a season starts on
@@ -113,6 +120,7 @@ def prediction_table(
     values = pl.DataFrame(_market_columns(markets))
     values = values.with_columns(
         unseen_team=pl.Series(unseen, dtype=pl.Boolean),
+        rho_clipped=pl.Series(_clipped(rho_clipped, n_rows), dtype=pl.Boolean),
         model_version=pl.lit(model_version, dtype=pl.String),
     )
 
@@ -132,7 +140,8 @@ def neutralise_formula_cells(frame: pl.DataFrame) -> pl.DataFrame:
     A text cell beginning with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
     return gets a leading single quote (``=SUM(A1)`` becomes ``'=SUM(A1)``), as
     OWASP advises against CSV injection. Only text columns change (categorical
-    ones become plain text); numbers, dates and nulls stay as they are.
+    ones become plain text); numbers, dates and nulls stay as they are. A
+    column name (a header cell) that would run is quoted the same way.
     """
     pattern = "^[" + "".join(FORMULA_PREFIXES).replace("-", r"\-") + "]"
     text = [
@@ -145,7 +154,10 @@ def neutralise_formula_cells(frame: pl.DataFrame) -> pl.DataFrame:
         cell = pl.col(name).cast(pl.String)
         risky = cell.str.contains(pattern)
         quoted.append(pl.when(risky).then("'" + cell).otherwise(cell).alias(name))
-    return frame.with_columns(quoted)
+    headers = {
+        name: "'" + name for name in frame.columns if name.startswith(FORMULA_PREFIXES)
+    }
+    return frame.with_columns(quoted).rename(headers)
 
 
 def write_predictions_csv(frame: pl.DataFrame, target: str | Path | io.IOBase) -> None:
@@ -187,6 +199,15 @@ def _market_columns(markets: MatchMarkets) -> dict[str, np.ndarray]:
     for name, estimate in outcomes.items():
         columns[f"fair_{name}"] = estimate.fair_odds
     return columns
+
+
+def _clipped(flags: Any, n_rows: int) -> np.ndarray:
+    """Per fixture, whether any draw's rho was clipped."""
+    if flags is None:
+        return np.zeros(n_rows, dtype=bool)
+    values = np.asarray(flags)
+    per_fixture = values.any(axis=0) if values.ndim == 2 else values
+    return _flags(per_fixture, "rho_clipped", n_rows)
 
 
 def _quantiles(level: float) -> tuple[float, float]:

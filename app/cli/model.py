@@ -233,6 +233,7 @@ def predict_command(
         markets,
         unseen_home=rates.unseen_home,
         unseen_away=rates.unseen_away,
+        rho_clipped=rates.rho_clipped,
         model_version=chosen.version_id,
     )
     if out is None:

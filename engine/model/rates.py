@@ -37,16 +37,17 @@ class FixtureRates:
     home_rate, away_rate : numpy.ndarray
         Shape ``(draw, fixture)``; draws of all chains, chain by chain.
     rho : numpy.ndarray or None
-        Dixon–Coles dependence per draw, shape ``(draw,)``; None for Poisson
-        models. Within the bound that keeps every tau of these fixtures
-        non-negative (see ``rho_clipped``).
+        Dixon–Coles dependence, shape ``(draw, fixture)``; None for Poisson
+        models. Each fixture's rho lies within the bound that keeps its own
+        four tau factors non-negative (see ``rho_clipped``), so it never
+        depends on the other fixtures of the list.
     unseen_home, unseen_away : numpy.ndarray
         Bool, shape ``(fixture,)``: the side was drawn from the new-team prior.
     rho_clipped : numpy.ndarray or None
-        Bool, shape ``(draw,)``: this draw's rho lay outside the bound of these
-        fixtures' rates and was moved to its edge. It can happen only for
-        fixtures with unseen teams or seasons beyond the fit (the fitted rho is
-        bounded over every pairing of known teams).
+        Bool, shape ``(draw, fixture)``: the fitted rho lay outside this
+        fixture's bound in this draw and was moved to its edge. It can happen
+        only for fixtures with unseen teams or seasons beyond the fit (the
+        fitted rho is bounded over every pairing of known teams).
     """
 
     home_rate: np.ndarray
@@ -257,16 +258,17 @@ def _season_of(kickoff: date) -> int:
 def _bounded_rho(
     rho: np.ndarray | None, home_rate: np.ndarray, away_rate: np.ndarray
 ) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """Move each draw's rho inside the bound of these fixtures where needed."""
+    """Move each draw's rho inside each fixture's own bound where needed."""
     if rho is None:
         return None, None
-    if home_rate.shape[1] == 0:
-        return rho, np.zeros(rho.shape, dtype=bool)
-    max_rate = np.maximum(home_rate, away_rate).max(axis=1)
-    max_product = (home_rate * away_rate).max(axis=1)
     lower, upper = np.moveaxis(
-        np.asarray(models.rho_bounds(max_rate, max_product)), -1, 0
+        np.asarray(
+            models.rho_bounds(np.maximum(home_rate, away_rate), home_rate * away_rate)
+        ),
+        -1,
+        0,
     )
     shrink = 1.0 - models.RHO_MARGIN
-    clipped = (rho < lower * shrink) | (rho > upper * shrink)
-    return np.clip(rho, lower * shrink, upper * shrink), clipped
+    per_fixture = np.broadcast_to(rho[:, None], home_rate.shape)
+    clipped = (per_fixture < lower * shrink) | (per_fixture > upper * shrink)
+    return np.clip(per_fixture, lower * shrink, upper * shrink), clipped

@@ -111,9 +111,13 @@ def test_dixon_coles_fixture_rates_carry_a_valid_rho(dixon_coles_fit: Fit) -> No
         }
     )
     rates = fixture_rates(dixon_coles_fit, fixtures, rng_key=jax.random.key(1))
-    assert rates.rho.shape == (400,)
-    lam, mu, rho = rates.home_rate, rates.away_rate, rates.rho[:, None]
+    assert rates.rho.shape == rates.rho_clipped.shape == rates.home_rate.shape
+    lam, mu, rho = rates.home_rate, rates.away_rate, rates.rho
     taus = np.stack(
         [1 - lam * mu * rho, 1 + lam * rho, 1 + mu * rho, 1 - rho + 0 * lam]
     )
     assert taus.min() >= 0
+    # between known teams the fitted rho already lies within the bound
+    fitted = dixon_coles_fit.idata.posterior["rho"].values.reshape(-1)
+    assert not rates.rho_clipped[:, 0].any()
+    np.testing.assert_array_equal(rates.rho[:, 0], fitted)

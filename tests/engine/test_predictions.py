@@ -38,6 +38,7 @@ LEADING = [
     "fair_draw",
     "fair_away",
     "unseen_team",
+    "rho_clipped",
     "model_version",
 ]
 
@@ -101,7 +102,17 @@ def test_values_come_from_the_markets():
     np.testing.assert_allclose(total, 1.0, atol=1e-9)
     assert (table["p_home_q05"] <= table["p_home"]).all()
     assert table["unseen_team"].to_list() == [False, True, True]
+    assert table["rho_clipped"].to_list() == [False, False, False]
     assert table["model_version"].unique().to_list() == ["m-2024-01"]
+
+
+def test_rho_clipped_in_any_draw_flags_the_fixture():
+    per_draw = np.zeros((200, 3), dtype=bool)
+    per_draw[17, 2] = True
+    table = make_table(rho_clipped=per_draw)
+    assert table["rho_clipped"].to_list() == [False, False, True]
+    with pytest.raises(ValueError, match="expected rho_clipped as 3 booleans"):
+        make_table(rho_clipped=np.zeros(4, dtype=bool))
 
 
 def test_season_comes_from_kickoff_unless_given():
@@ -140,6 +151,13 @@ def test_formula_cells_are_neutralised_in_text_columns_only():
     ]
     categorical = pl.DataFrame({"team": pl.Series(["=1", "ok"], dtype=pl.Categorical)})
     assert neutralise_formula_cells(categorical)["team"].to_list() == ["'=1", "ok"]
+
+    headers = pl.DataFrame({"=HYPERLINK(1)": [1.5], "-note": ["x"], "ok": [2]})
+    assert neutralise_formula_cells(headers).columns == [
+        "'=HYPERLINK(1)",
+        "'-note",
+        "ok",
+    ]
 
 
 def test_csv_writer_neutralises_and_keeps_numbers(tmp_path):
