@@ -247,3 +247,40 @@ def test_simulated_scores_follow_dixon_coles() -> None:
             expected[min(i, 3), min(j, 3)] += pmf[i, j]
     chi2 = ((counts - n * expected) ** 2 / (n * expected)).sum()
     assert chi2 < stats.chi2.ppf(0.999, df=15)
+
+
+@pytest.mark.parametrize("name", ["poisson", "dixon_coles", "poisson_dynamic"])
+def test_decay_weights_scale_each_matchs_log_likelihood(
+    two_seasons: pl.DataFrame, name: str
+) -> None:
+    """Down-weighting matches lowers the log density by (1 - w) * their score."""
+    from numpyro import handlers
+    from numpyro.infer.util import log_density
+
+    from engine.model.fitting import model_arrays
+
+    flat = model_arrays(design(two_seasons, cutoff=date(2024, 6, 1)), name)
+    decayed = model_arrays(
+        design(two_seasons, cutoff=date(2024, 6, 1), decay_half_life_days=90.0),
+        name,
+    )
+    assert float(decayed.weight[decayed.match_mask].min()) < 0.5
+    model = models.MODELS[name]
+    trace = handlers.trace(handlers.seed(model, 3)).get_trace(flat)
+    params = {
+        site: value["value"]
+        for site, value in trace.items()
+        if value["type"] == "sample" and not value["is_observed"]
+    }
+    full, _ = log_density(model, (flat,), {}, params)
+    weighted, _ = log_density(model, (decayed,), {}, params)
+
+    sites = handlers.trace(handlers.substitute(model, params)).get_trace(flat)
+    home_rate = sites["home_goals"]["fn"].base_dist.rate
+    away_rate = sites["away_goals"]["fn"].base_dist.rate
+    rho = sites["rho"]["value"] if "rho" in sites else None
+    score = models.score_log_likelihood(
+        flat.home_goals, flat.away_goals, home_rate, away_rate, rho
+    )
+    expected = jnp.sum(jnp.where(flat.match_mask, (1 - decayed.weight) * score, 0.0))
+    np.testing.assert_allclose(float(full - weighted), float(expected), rtol=1e-4)
