@@ -358,6 +358,24 @@ def test_leagues_pool_and_promoted_sides_start_lower() -> None:
         assert (in_league & ~new).sum() == 10
 
 
+def test_a_small_league_borrows_strength_from_a_large_one() -> None:
+    """Pooled with a full league, a league of 30 matches is pinned down better.
+
+    Its home advantage shrinks towards the shared mean, and the spread of team
+    strengths (one scale for all leagues) is learned from both.
+    """
+    frame, _ = simulate_leagues(22)
+    small = frame.filter(pl.col("league") == "L2", pl.col("season") == 2023)
+    small = small.head(30)
+    large = frame.filter(pl.col("league") == "L1")
+    pooled = quiet_fit(design(pl.concat([large, small]), cutoff=CUTOFF), seed=6)
+    alone = quiet_fit(design(small, cutoff=CUTOFF), seed=6)
+    together, by_itself = pooled.idata.posterior, alone.idata.posterior
+    home = [p.home_advantage.sel(league="L2").std() for p in (together, by_itself)]
+    assert float(home[0]) < 0.9 * float(home[1])
+    assert float(together.attack_sd.std()) < 0.6 * float(by_itself.attack_sd.std())
+
+
 def test_bad_settings_are_refused_before_anything_compiles(sim_design: Any) -> None:
     before = compile_count()
     bad: list[tuple[dict[str, Any], str]] = [
