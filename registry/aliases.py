@@ -220,22 +220,54 @@ def audit_log(
 
 
 def rollback(
-    store: Store, *, alias: str, scope: str, reason: str, who: str | None = None
+    store: Store,
+    *,
+    alias: str,
+    reason: str,
+    scope: str | None = None,
+    who: str | None = None,
 ) -> PromotionResult:
     """Return an alias to the version it named before its latest promotion.
 
     Rollbacks undo promotions in reverse order: a second rollback returns to
     the version before the one promoted before, and so on. The move is
     written to the audit log like a promotion, with action ``rollback`` and
-    the audit id it undoes as evidence.
+    the audit id it undoes as evidence. A short read checks first that there
+    is something to undo, so a refused rollback writes nothing and creates no
+    store file.
+
+    Parameters
+    ----------
+    store : Store
+        The registry store.
+    alias : str
+        ``champion`` or ``challenger``.
+    reason : str
+        Why; required.
+    scope : str, optional
+        League set, e.g. ``"E0,SP1"``; when omitted, the one scope whose
+        ``alias`` names a version.
+    who : str, optional
+        Defaults to the operating-system user.
+
+    Returns
+    -------
+    PromotionResult
 
     Raises
     ------
     NothingToRollBack
-        When no promotion of the alias is left to undo, or the version it
-        would return to was deleted.
+        When no promotion of the alias is left to undo, the version it would
+        return to was deleted, or, with no scope given, no scope holds the
+        alias.
+    AliasError
+        When no scope is given and several hold the alias, or on a bad
+        argument.
     """
-    alias, scope, reason = check_alias(alias), check_scope(scope), check_reason(reason)
+    alias, reason = check_alias(alias), check_reason(reason)
+    with store.read() as con:
+        scope = _rollback_scope(con, alias, scope)
+        _rollback_target(con, alias, scope)
     who = who or current_user()
     with store.write() as con:
         undone, target = _rollback_target(con, alias, scope)
@@ -355,6 +387,30 @@ def check_reason(reason: Any) -> str:
             "why, e.g. 'beats the champion on the 2023 backtest'"
         )
     return reason.strip()
+
+
+def _rollback_scope(
+    con: duckdb.DuckDBPyConnection, alias: str, scope: str | None
+) -> str:
+    if scope is not None:
+        return check_scope(scope)
+    held = [
+        name
+        for (name,) in con.execute(
+            "SELECT scope FROM aliases WHERE alias = ? ORDER BY scope", [alias]
+        ).fetchall()
+    ]
+    if not held:
+        raise NothingToRollBack(
+            f"no scope has a {alias} yet, so there is nothing to roll back; "
+            "promote a version first"
+        )
+    if len(held) > 1:
+        raise AliasError(
+            f"the {alias} alias is held in {len(held)} scopes ({'; '.join(held)}); "
+            f"name the one to roll back with --scope, e.g. --scope {held[0]}"
+        )
+    return held[0]
 
 
 def _rollback_target(

@@ -19,8 +19,9 @@ performance
     Out-of-sample scores of the version against the scope's current champion
     on the same matches (see :mod:`registry.evidence`): the paired bootstrap
     interval of the mean gain in log score and in ranked probability score
-    must lie wholly above the policy's margins. With no champion to beat it
-    passes; with no scores it finds no evidence.
+    must lie wholly above the policy's margins. A version with no
+    out-of-sample scores of its own finds no evidence, champion or not; one
+    with scores and no champion to beat passes.
 drift
     The latest drift check of the version must raise no alert. It passes with
     a note when the policy does not require it.
@@ -302,15 +303,41 @@ def performance_gate(
     champion: str | None,
     scores: np.ndarray | None,
     policy: PromotionPolicy,
+    *,
+    scored_matches: int,
 ) -> GateVerdict:
     """Judge out-of-sample gains over the champion on the same matches.
 
-    ``scores`` has one row per match scored by both versions: candidate log
-    score, champion log score, candidate RPS, champion RPS; None when the
-    store holds no scores.
+    Parameters
+    ----------
+    version_id : str
+        The candidate.
+    champion : str or None
+        The scope's champion; None when the scope has none.
+    scores : numpy.ndarray or None
+        One row per match scored by both versions: candidate log score,
+        champion log score, candidate RPS, champion RPS; None when there is
+        no champion or the store holds no scores.
+    policy : PromotionPolicy
+        The margins and the fewest paired matches.
+    scored_matches : int
+        Matches the candidate itself has out-of-sample scores on.
+
+    Returns
+    -------
+    GateVerdict
     """
-    evidence: dict[str, Any] = {"champion": champion}
+    evidence: dict[str, Any] = {"champion": champion, "scored_matches": scored_matches}
     if champion is None:
+        if scored_matches < 1:
+            return GateVerdict(
+                "performance",
+                None,
+                f"no evidence: model version {version_id} has no out-of-sample "
+                f"scores ({SCORES_RELATION}) and there is no champion to beat; "
+                f"backtest {version_id}",
+                evidence,
+            )
         return GateVerdict("performance", True, "no champion to beat", evidence)
     if champion == version_id:
         return GateVerdict(

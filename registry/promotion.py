@@ -25,7 +25,7 @@ from registry.aliases import (
     current_target,
     write_move,
 )
-from registry.evidence import latest_drift_check, paired_scores
+from registry.evidence import latest_drift_check, paired_scores, score_summary
 from registry.policy import (
     GateVerdict,
     PromotionPolicy,
@@ -42,7 +42,24 @@ logger = logging.getLogger(__name__)
 
 
 class PromotionBlocked(RegistryError):
-    """A gate did not pass and the promotion was not forced."""
+    """A gate did not pass and the promotion was not forced.
+
+    Parameters
+    ----------
+    message : str
+        Which gates blocked and what to do.
+    report : GateReport
+        The gate report the decision was made on.
+
+    Attributes
+    ----------
+    report : GateReport
+        As given.
+    """
+
+    def __init__(self, message: str, report: GateReport):
+        super().__init__(message)
+        self.report = report
 
 
 @dataclass(frozen=True)
@@ -132,6 +149,7 @@ def evaluate_gates(
         current = current_target(con, alias, scope)
         champion = current_target(con, "champion", scope)
         scores = paired_scores(con, full_id, champion)
+        own = score_summary(con, full_id)
         drift = latest_drift_check(con, full_id)
 
     verdicts = [
@@ -139,7 +157,11 @@ def evaluate_gates(
         diagnostics_gate(version.diagnostics, policy),
     ]
     if alias == "champion":
-        verdicts.append(performance_gate(full_id, champion, scores, policy))
+        scored = own["matches"] if own else 0
+        performance = performance_gate(
+            full_id, champion, scores, policy, scored_matches=scored
+        )
+        verdicts.append(performance)
         verdicts.append(drift_gate(full_id, drift, policy))
     else:
         verdicts += [_not_required("performance", alias), _not_required("drift", alias)]
@@ -151,7 +173,7 @@ def promote(
     version_id: str,
     *,
     alias: str = "champion",
-    scope: str,
+    scope: str | None = None,
     reason: str,
     force: bool = False,
     policy: PromotionPolicy | None = None,
@@ -159,8 +181,11 @@ def promote(
 ) -> PromotionResult:
     """Point an alias of a scope at a version when every gate passes.
 
-    The gates are judged first; the move and its audit row are then written
-    in one transaction that also checks the alias has not moved meanwhile.
+    The gates are judged once, first; the move and its audit row are then
+    written in one transaction that also checks the alias has not moved
+    meanwhile. The report judged is the one recorded as evidence and the one
+    handed back, on the result or on :class:`PromotionBlocked`, so what a
+    caller shows is what the decision used.
 
     Parameters
     ----------
@@ -170,8 +195,8 @@ def promote(
         Id or unique prefix of the version.
     alias : str, default "champion"
         ``champion`` or ``challenger``.
-    scope : str
-        League set, e.g. ``"E0,SP1"``.
+    scope : str, optional
+        League set, e.g. ``"E0,SP1"``; defaults to the version's own scope.
     reason : str
         Why; required.
     force : bool, default False
@@ -184,20 +209,22 @@ def promote(
     Returns
     -------
     PromotionResult
+        Its ``report`` is the gate report the move was decided on.
 
     Raises
     ------
     PromotionBlocked
         When a gate did not pass and ``force`` is false; nothing is written.
+        Its ``report`` is the gate report that blocked the move.
     AliasError
         When the alias already names the version, or on a bad argument.
     """
     reason = check_reason(reason)
-    report = evaluate_gates(store, version_id, alias, check_scope(scope), policy)
+    report = evaluate_gates(store, version_id, alias, scope, policy)
     if report.current == report.version_id:
         raise _already(report)
     if not report.passed and not force:
-        raise PromotionBlocked(_blocked_message(report))
+        raise PromotionBlocked(_blocked_message(report), report)
 
     with store.write() as con:
         entry = write_move(

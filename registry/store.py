@@ -10,14 +10,22 @@ then raises :class:`StoreBusy` naming the file and the process that holds it.
 Do not nest them in one process: DuckDB refuses a read-only connection to a
 file the same process holds read-write (and the other way round); nesting
 raises :class:`StoreError`.
+
+Only a write creates the file. Reading a store that does not exist yet reads
+an empty, fully migrated database that this process keeps in a temporary
+folder, so a read-only command on a mistyped ``--db`` leaves nothing behind.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import random
 import re
+import shutil
+import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -102,8 +110,9 @@ class Store:
     def read(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """Open the store read-only for one short read.
 
-        A store that does not exist yet, or lacks migrations, is created or
-        migrated first by a short write, so readers see empty tables.
+        A store that does not exist yet reads as an empty, fully migrated
+        store and is not created. One that lacks migrations is migrated first
+        by a short write, so readers see every table.
 
         Yields
         ------
@@ -118,7 +127,9 @@ class Store:
             When the file is not a DuckDB database or cannot be opened.
         """
         if not self.exists():
-            self.migrate()
+            with _empty_store() as con:
+                yield con
+            return
         con = self._connect(read_only=True)
         try:
             if migrations.pending(con):
@@ -259,6 +270,50 @@ class Store:
             f"{self.path} is already open in this process with another mode "
             f"({_first_line(exc)}); close the open read or write block first"
         )
+
+
+_EMPTY_LOCK = threading.Lock()
+_EMPTY: dict[tuple[migrations.Migration, ...], Path] = {}
+
+
+@contextmanager
+def _empty_store() -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open, read-only, an empty store holding every migration of this process.
+
+    The file is made once per set of migrations in a temporary folder that is
+    removed when the process exits.
+    """
+    wanted = tuple(migrations.MIGRATIONS)
+    with _EMPTY_LOCK:
+        path = _EMPTY.get(wanted)
+        if path is None or not path.is_file():
+            path = _make_empty_store(len(_EMPTY))
+            _EMPTY[wanted] = path
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def _make_empty_store(number: int) -> Path:
+    try:
+        folder = Path(tempfile.mkdtemp(prefix="touchline-empty-"))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        path = folder / f"empty-{number}.duckdb"
+        con = duckdb.connect(str(path))
+    except (OSError, duckdb.Error) as exc:
+        raise StoreError(
+            f"cannot make an empty store to read in the temporary folder "
+            f"({_first_line(exc)}); set TMPDIR to a writable folder"
+        ) from exc
+    try:
+        migrations.apply_migrations(con)
+    except migrations.MigrationError as exc:
+        raise StoreError(f"an empty store: {exc}") from exc
+    finally:
+        con.close()
+    return path
 
 
 def _is_lock_error(exc: duckdb.Error) -> bool:

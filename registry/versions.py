@@ -375,6 +375,8 @@ def delete_version(
         When an alias or any row of another table names the version.
     """
     who = deleted_by or current_user()
+    with store.read() as con:  # an unknown id is refused before any file is made
+        resolve_version_id(con, version_id)
     with store.write() as con:
         full_id = resolve_version_id(con, version_id)
         version = fetch_version(con, full_id)
@@ -434,7 +436,8 @@ def resolve_version_id(con: duckdb.DuckDBPyConnection, text: str) -> str:
 
 def record_digest(row: dict[str, Any]) -> str:
     """Return the sha256 of a version row's stored columns, bar the digest."""
-    values = [_digest_value(row[name]) for name in _RECORD_COLUMNS]
+    values = [row[name] for name in _RECORD_COLUMNS]
+    values = [v.isoformat() if isinstance(v, datetime) else v for v in values]
     text = json.dumps(values, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -560,12 +563,6 @@ def _referencing_columns(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]
     ).fetchall()
     skip = {*_OWN_TABLES, "aliases"}
     return [(t, c) for t, c in rows if t not in skip]
-
-
-def _digest_value(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return value
 
 
 def _iso(moment: datetime) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import getpass
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,10 +18,11 @@ from app.cli.common import (
     emit_table,
     shown_value,
 )
-from registry.aliases import audit_log, list_aliases, rollback
+from registry.aliases import audit_log, check_scope, list_aliases, rollback
 from registry.evidence import version_scores
 from registry.integrity import check_integrity
 from registry.promotion import PromotionBlocked, evaluate_gates, promote
+from registry.provenance import current_user
 from registry.versions import delete_version, export_version, get_version, list_versions
 
 group = typer.Typer(
@@ -32,8 +33,17 @@ group = typer.Typer(
 VersionArgument = Annotated[
     str, typer.Argument(help="Version id, or a unique prefix of at least 4 characters.")
 ]
+
+
+class AliasName(StrEnum):
+    """The aliases a model version can hold."""
+
+    champion = "champion"
+    challenger = "challenger"
+
+
 AliasOption = Annotated[
-    str, typer.Option(help="champion or challenger.", show_default=True)
+    AliasName, typer.Option(help="champion or challenger.", show_default=True)
 ]
 ScopeOption = Annotated[
     str | None,
@@ -58,9 +68,13 @@ def list_command(
     ] = None,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
-    """List model versions, newest first, with their diagnostics and aliases."""
+    """List model versions, newest first, with their diagnostics and aliases.
+
+    --scope names the leagues in any order (SP1,E0 is E0,SP1).
+    """
     obj: Context = ctx.obj
-    versions = list_versions(obj.store, scope=scope)
+    canonical = check_scope(scope) if scope is not None else None
+    versions = list_versions(obj.store, scope=canonical)[::-1]
     aliases = _aliases_of(obj)
     if fmt is OutputFormat.json:
         emit_json(
@@ -161,7 +175,7 @@ def export_command(
 def delete_command(ctx: typer.Context, version: VersionArgument) -> None:
     """Delete a version that holds no alias and is named by no validation run."""
     obj: Context = ctx.obj
-    deleted = delete_version(obj.store, version, deleted_by=_who())
+    deleted = delete_version(obj.store, version, deleted_by=current_user())
     emit_id(deleted.version_id)
 
 
@@ -169,7 +183,7 @@ def delete_command(ctx: typer.Context, version: VersionArgument) -> None:
 def gates_command(
     ctx: typer.Context,
     version: VersionArgument,
-    alias: AliasOption = "champion",
+    alias: AliasOption = AliasName.champion,
     scope: ScopeOption = None,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
@@ -178,7 +192,7 @@ def gates_command(
     Exits with status 3 when a gate fails or has no evidence.
     """
     obj: Context = ctx.obj
-    report = evaluate_gates(obj.store, version, alias, scope, obj.policy)
+    report = evaluate_gates(obj.store, version, alias.value, scope, obj.policy)
     _print_gates(report.to_dict(), fmt)
     if not report.passed:
         raise typer.Exit(EXIT_ALERT)
@@ -189,7 +203,7 @@ def promote_command(
     ctx: typer.Context,
     version: VersionArgument,
     reason: Annotated[str, typer.Option(help="Why; recorded in the audit log.")],
-    alias: AliasOption = "champion",
+    alias: AliasOption = AliasName.champion,
     scope: ScopeOption = None,
     force: Annotated[
         bool, typer.Option(help="Override failing gates; recorded as forced.")
@@ -198,32 +212,34 @@ def promote_command(
 ) -> None:
     """Point an alias at a version when every gate of the policy passes.
 
-    Prints each gate's verdict. A failing gate blocks the move (exit 1) unless
-    --force is given; a forced move is recorded as forced. The version id is
-    the last line of stdout.
+    Prints each gate's verdict, as judged for the decision and recorded with
+    it. A failing gate blocks the move (exit 1) unless --force is given; a
+    forced move is recorded as forced. The version id is the last line of
+    stdout.
     """
     obj: Context = ctx.obj
-    report = evaluate_gates(obj.store, version, alias, scope, obj.policy)
-    if fmt is OutputFormat.table:
-        _print_gates(report.to_dict(), fmt)
     try:
         result = promote(
             obj.store,
-            report.version_id,
-            alias=alias,
-            scope=report.scope,
+            version,
+            alias=alias.value,
+            scope=scope,
             reason=reason,
             force=force,
             policy=obj.policy,
-            who=_who(),
+            who=current_user(),
         )
-    except PromotionBlocked:
+    except PromotionBlocked as exc:
         if fmt is OutputFormat.json:
-            emit_json({"promoted": False, "report": report.to_dict()})
+            emit_json({"promoted": False, "report": exc.report.to_dict()})
+        else:
+            _print_gates(exc.report.to_dict(), fmt)
         raise
     if fmt is OutputFormat.json:
         emit_json({"promoted": True, **result.to_dict()})
         return
+    if result.report is not None:
+        _print_gates(result.report.to_dict(), fmt)
     emit_id(result.version_id)
 
 
@@ -231,13 +247,25 @@ def promote_command(
 def rollback_command(
     ctx: typer.Context,
     reason: Annotated[str, typer.Option(help="Why; recorded in the audit log.")],
-    scope: Annotated[str, typer.Option(help="League set such as E0 or E0,SP1.")],
-    alias: AliasOption = "champion",
+    scope: Annotated[
+        str | None,
+        typer.Option(
+            help="League set such as E0 or E0,SP1; default the one scope that "
+            "has the alias."
+        ),
+    ] = None,
+    alias: AliasOption = AliasName.champion,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
-    """Return an alias to the version it named before its last move."""
+    """Return an alias to the version it named before its last promotion.
+
+    Without --scope, the one scope whose alias names a version is rolled
+    back; when several do, the command fails and lists them.
+    """
     obj: Context = ctx.obj
-    result = rollback(obj.store, alias=alias, scope=scope, reason=reason, who=_who())
+    result = rollback(
+        obj.store, alias=alias.value, scope=scope, reason=reason, who=current_user()
+    )
     if fmt is OutputFormat.json:
         emit_json(result.to_dict())
         return
@@ -247,7 +275,7 @@ def rollback_command(
 @group.command("audit")
 def audit_command(
     ctx: typer.Context,
-    alias: Annotated[str | None, typer.Option(help="Only this alias.")] = None,
+    alias: Annotated[AliasName | None, typer.Option(help="Only this alias.")] = None,
     scope: Annotated[str | None, typer.Option(help="Only this league set.")] = None,
     limit: Annotated[int | None, typer.Option(help="Newest N entries.")] = None,
     fmt: FormatOption = OutputFormat.table,
@@ -255,7 +283,13 @@ def audit_command(
     """Show the audit log of alias moves: who, when, why, forced or not."""
     obj: Context = ctx.obj
     entries = [
-        e.to_dict() for e in audit_log(obj.store, alias=alias, scope=scope, limit=limit)
+        e.to_dict()
+        for e in audit_log(
+            obj.store,
+            alias=alias.value if alias is not None else None,
+            scope=scope,
+            limit=limit,
+        )
     ]
     if fmt is OutputFormat.json:
         emit_json(entries)
@@ -332,10 +366,3 @@ def _metric_rows(metrics: dict[str, Any]) -> list[list[Any]]:
 
 def _number(value: Any) -> str:
     return "" if value is None else f"{value:.3f}"
-
-
-def _who() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"

@@ -13,7 +13,6 @@ and kept (the few most recently used) for the match explorer.
 
 from __future__ import annotations
 
-import getpass
 import logging
 import math
 from collections import OrderedDict
@@ -40,6 +39,7 @@ from registry.aliases import (
 )
 from registry.policy import PromotionPolicy
 from registry.promotion import GateReport, PromotionBlocked, evaluate_gates, promote
+from registry.provenance import current_user
 from registry.store import Store, StoreBusy, StoreError
 from registry.versions import (
     ModelVersion,
@@ -133,7 +133,8 @@ class RegistryData(param.Parameterized):
     Parameters
     ----------
     db_path : str
-        The store's DuckDB file; a missing one is created empty on first read.
+        The store's DuckDB file; a missing one reads as an empty store and
+        is not created by reading.
     busy_timeout_s : float, default 3.0
         How long a read or write waits for another writer to let go.
     policy : PromotionPolicy
@@ -259,14 +260,13 @@ class RegistryData(param.Parameterized):
                 reason=reason,
                 force=force,
                 policy=self.policy,
-                who=getpass.getuser(),
+                who=current_user(),
             )
 
         try:
             result = self._request(move)
         except PromotionBlocked as exc:
-            report = self._quiet_report(version_id, alias, scope)
-            outcome = Outcome("warning", str(exc), report)
+            outcome = Outcome("warning", str(exc), exc.report)
         except StoreError as exc:
             outcome = Outcome("danger", _store_message(exc))
         else:
@@ -282,7 +282,7 @@ class RegistryData(param.Parameterized):
 
         def move(store: Store) -> Any:
             return rollback(
-                store, alias=alias, scope=scope, reason=reason, who=getpass.getuser()
+                store, alias=alias, scope=scope, reason=reason, who=current_user()
             )
 
         try:
@@ -418,14 +418,6 @@ class RegistryData(param.Parameterized):
         except StoreError as exc:
             logger.info("registry request refused: %s", exc)
             raise
-
-    def _quiet_report(
-        self, version_id: str, alias: str, scope: str
-    ) -> GateReport | None:
-        try:
-            return self.gate_report(version_id, alias, scope)
-        except StoreError:
-            return None
 
     def _version_row(self, version: ModelVersion) -> dict[str, Any]:
         selection, diagnostics = version.selection, version.diagnostics

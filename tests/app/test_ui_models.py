@@ -30,6 +30,7 @@ from app.ui.models import (
 from engine.artefacts import to_netcdf_bytes
 from engine.markets import MatchMarkets
 from engine.model.rates import fixture_rates
+from registry import policy, provenance
 from registry.aliases import list_aliases
 from registry.policy import PromotionPolicy
 from registry.promotion import promote
@@ -178,8 +179,9 @@ def test_gates_follow_version_alias_and_scope(two_fakes) -> None:
     gates = panel.gates.value
     verdicts = dict(zip(gates["gate"], gates["verdict"], strict=True))
     assert verdicts == {"scope": "pass", "diagnostics": "pass",
-                        "performance": "pass", "drift": "no evidence"}  # fmt: skip
-    assert "blocked by: drift" in panel.verdict.object
+                        "performance": "no evidence",
+                        "drift": "no evidence"}  # fmt: skip
+    assert "blocked by: performance, drift" in panel.verdict.object
 
     panel.alias = "challenger"
     assert set(panel.gates.value["verdict"]) == {"pass"}
@@ -250,6 +252,46 @@ def test_promote_and_roll_back_refresh_every_view(two_fakes) -> None:
     panel.reason = "once more"
     nothing = panel.rollback()
     assert nothing.level == "danger" and "no earlier version" in nothing.text
+
+
+def test_a_move_without_a_user_name_is_recorded_as_unknown(
+    two_fakes, monkeypatch
+) -> None:
+    db, good, bad = two_fakes
+
+    def no_user() -> str:
+        raise KeyError("getpwuid(): uid not found")
+
+    monkeypatch.setattr(provenance.getpass, "getuser", no_user)
+    source = RegistryData(db_path=str(db))
+    for version in (good, bad):
+        moved = source.promote(version, alias="champion", scope="E0",
+                               reason="r", force=True)  # fmt: skip
+        assert moved.level == "success", moved.text
+    back = source.rollback(alias="champion", scope="E0", reason="r")
+    assert back.level == "success", back.text
+    assert [entry.who for entry in source.audit] == ["unknown"] * 3
+
+
+def test_a_blocked_promotion_shows_the_report_it_was_decided_on(
+    two_fakes, monkeypatch
+) -> None:
+    db, _, bad = two_fakes
+    calls = []
+    judge = policy.diagnostics_gate
+
+    def counted(*args):
+        calls.append(args)
+        return judge(*args)
+
+    monkeypatch.setattr("registry.promotion.diagnostics_gate", counted)
+    source = RegistryData(db_path=str(db))
+    outcome = source.promote(bad, alias="champion", scope="E0", reason="r",
+                             force=False)  # fmt: skip
+    assert outcome.level == "warning" and len(calls) == 1
+    assert outcome.report is not None and outcome.report.version_id == bad
+    verdicts = {v.name: v.passed for v in outcome.report.verdicts}
+    assert verdicts["diagnostics"] is False
 
 
 HOLD_WRITE_LOCK = textwrap.dedent(

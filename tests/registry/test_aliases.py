@@ -77,6 +77,14 @@ def test_bad_scope_is_refused(bad):
 def test_first_promotion_sets_the_alias_and_writes_the_audit_row(store, payload):
     vid = version(store, payload)
     assert resolve_alias(store, "champion", "E0") is None
+    with store.write() as con:  # out-of-sample scores: evidence for the gate
+        con.execute(
+            "CREATE TABLE version_match_scores (version_id VARCHAR, "
+            "match_id VARCHAR, log_score DOUBLE, rps DOUBLE)"
+        )
+        con.execute(
+            "INSERT INTO version_match_scores VALUES (?, 'm1', -1.0, 0.2)", [vid]
+        )
 
     result = promote(store, vid, scope="E0", reason="first fit", policy=NO_DRIFT)
 
@@ -166,6 +174,46 @@ def test_rollback_with_no_history_or_a_deleted_target(store, payload):
         rollback(store, alias="champion", scope="E0", reason="r")
     assert resolve_alias(store, "champion", "E0") == second
     assert check_integrity(store).ok
+
+
+def test_rollback_without_a_scope_uses_the_one_scope_holding_the_alias(store, payload):
+    first, second = version(store, payload, seed=1), version(store, payload, seed=2)
+    both = version(store, payload, leagues=("E0", "SP1"), seed=3)
+    force(store, first)
+    force(store, second)
+    force(store, both, scope="E0,SP1", alias="challenger")
+
+    back = rollback(store, alias="champion", reason="second is worse")
+    assert (back.entry.scope, back.version_id) == ("E0", first)
+    assert resolve_alias(store, "champion", "E0") == first
+    assert resolve_alias(store, "challenger", "E0,SP1") == both
+
+
+def test_rollback_without_a_scope_refuses_several_scopes_or_none(store, payload):
+    with pytest.raises(NothingToRollBack, match="no scope has a champion"):
+        rollback(store, alias="champion", reason="nothing yet")
+
+    first, second = version(store, payload, seed=1), version(store, payload, seed=2)
+    both = version(store, payload, leagues=("E0", "SP1"), seed=3)
+    force(store, first)
+    force(store, second)
+    force(store, both, scope="E0,SP1")
+    with pytest.raises(AliasError) as caught:
+        rollback(store, alias="champion", reason="which one")
+    message = str(caught.value)
+    assert "(E0; E0,SP1)" in message and "--scope" in message
+    assert "\n" not in message
+    assert len(audit_log(store)) == 3
+    assert resolve_alias(store, "champion", "E0") == second
+
+
+def test_a_refused_rollback_on_a_missing_store_creates_no_file(tmp_path):
+    store = Store(tmp_path / "typo.duckdb")
+    with pytest.raises(NothingToRollBack):
+        rollback(store, alias="champion", scope="E0", reason="r")
+    with pytest.raises(NothingToRollBack):
+        rollback(store, alias="champion", reason="r")
+    assert not store.exists()
 
 
 def test_aliases_are_separate_per_alias_and_scope(store, payload):

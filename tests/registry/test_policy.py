@@ -15,6 +15,7 @@ from registry.policy import (
     PromotionPolicy,
     diagnostics_gate,
     paired_bootstrap,
+    performance_gate,
 )
 from registry.promotion import PromotionBlocked, evaluate_gates, promote
 from registry.store import Store
@@ -179,10 +180,11 @@ def test_first_promotion_needs_a_drift_check_by_default(store, payload):
     report = evaluate_gates(store, vid, "champion", "E0")
     gates = verdicts(report)
 
-    assert gates["performance"].passed is True
-    assert gates["performance"].detail == "no champion to beat"
+    assert gates["performance"].passed is None
+    assert "no out-of-sample scores" in gates["performance"].detail
     assert gates["drift"].passed is None
-    assert not report.passed and [v.name for v in report.blocking] == ["drift"]
+    assert not report.passed
+    assert [v.name for v in report.blocking] == ["performance", "drift"]
     with pytest.raises(PromotionBlocked, match="drift: no evidence"):
         promote(store, vid, scope="E0", reason="first")
     assert audit_log(store) == []
@@ -210,7 +212,7 @@ def test_scope_gate_refuses_leagues_the_version_never_saw(store, payload):
 
 def test_performance_without_scores_blocks_until_forced(store, payload):
     champion = version(store, payload, seed=1)
-    promote(store, champion, scope="E0", reason="first", policy=NO_DRIFT)
+    promote(store, champion, scope="E0", reason="first", force=True, policy=NO_DRIFT)
     candidate = version(store, payload, seed=2)
 
     with pytest.raises(PromotionBlocked, match="performance: no evidence"):
@@ -228,6 +230,7 @@ def test_performance_without_scores_blocks_until_forced(store, payload):
 
 def test_force_is_not_recorded_when_every_gate_passed(store, payload):
     vid = version(store, payload)
+    add_own_scores(store, vid, n=3)
     result = promote(store, vid, scope="E0", reason="r", force=True, policy=NO_DRIFT)
     assert result.entry.forced is False
 
@@ -256,10 +259,59 @@ def add_scores(store, champion, candidate, gain, n, seed=0):
         con.executemany("INSERT INTO version_match_scores VALUES (?, ?, ?, ?)", rows)
 
 
+def add_own_scores(store, vid, n):
+    rows = [(vid, f"m{i}", -1.0, 0.2) for i in range(n)]
+    with store.write() as con:
+        con.execute(
+            "CREATE TABLE IF NOT EXISTS version_match_scores (version_id VARCHAR, "
+            "match_id VARCHAR, log_score DOUBLE, rps DOUBLE)"
+        )
+        con.executemany("INSERT INTO version_match_scores VALUES (?, ?, ?, ?)", rows)
+
+
+@pytest.mark.parametrize(
+    ("scored", "passed", "detail"),
+    [(0, None, "no evidence: model version v1 has no out-of-sample scores"),
+     (1, True, "no champion to beat")],
+)  # fmt: skip
+def test_performance_with_no_champion_needs_scores(scored, passed, detail):
+    verdict = performance_gate(
+        "v1", None, None, PromotionPolicy(), scored_matches=scored
+    )
+    assert verdict.passed is passed
+    assert verdict.detail.startswith(detail)
+    assert verdict.evidence == {"champion": None, "scored_matches": scored}
+
+
+def test_first_promotion_without_scores_is_blocked_until_forced(store, payload):
+    vid = version(store, payload)
+    with pytest.raises(PromotionBlocked, match="performance: no evidence"):
+        promote(store, vid, scope="E0", reason="first", policy=NO_DRIFT)
+    assert resolve_alias(store, "champion", "E0") is None
+
+    forced = promote(store, vid, scope="E0", reason="first", force=True,
+                     policy=NO_DRIFT)  # fmt: skip
+    assert forced.entry.forced is True
+    gates = {g["name"]: g for g in forced.entry.evidence["gates"]}
+    assert gates["performance"]["passed"] is None
+
+
+def test_first_promotion_with_scores_has_no_champion_to_beat(store, payload):
+    vid = version(store, payload)
+    add_own_scores(store, vid, n=5)
+    report = evaluate_gates(store, vid, "champion", "E0", NO_DRIFT)
+    performance = verdicts(report)["performance"]
+    assert performance.passed is True and report.passed
+    assert performance.detail == "no champion to beat"
+    assert performance.evidence["scored_matches"] == 5
+    result = promote(store, vid, scope="E0", reason="r", policy=NO_DRIFT)
+    assert result.entry.forced is False
+
+
 @pytest.mark.parametrize(("gain", "passed"), [(0.05, True), (-0.05, False)])
 def test_performance_gate_reads_paired_scores(store, payload, gain, passed):
     champion = version(store, payload, seed=1)
-    promote(store, champion, scope="E0", reason="first", policy=NO_DRIFT)
+    promote(store, champion, scope="E0", reason="first", force=True, policy=NO_DRIFT)
     candidate = version(store, payload, seed=2)
     add_scores(store, champion, candidate, gain, n=150)
 
@@ -275,7 +327,7 @@ def test_performance_gate_reads_paired_scores(store, payload, gain, passed):
 
 def test_performance_gate_applies_its_margin_and_minimum(store, payload):
     champion = version(store, payload, seed=1)
-    promote(store, champion, scope="E0", reason="first", policy=NO_DRIFT)
+    promote(store, champion, scope="E0", reason="first", force=True, policy=NO_DRIFT)
     candidate = version(store, payload, seed=2)
     add_scores(store, champion, candidate, 0.05, n=150)
 
@@ -316,7 +368,7 @@ def test_drift_gate_reads_the_latest_check(store, payload, alert, passed):
 
 def test_challenger_needs_scope_and_diagnostics_only(store, payload):
     champion = version(store, payload, seed=1)
-    promote(store, champion, scope="E0", reason="first", policy=NO_DRIFT)
+    promote(store, champion, scope="E0", reason="first", force=True, policy=NO_DRIFT)
     candidate = version(store, payload, seed=2)
 
     report = evaluate_gates(store, candidate, "challenger", "E0")

@@ -7,6 +7,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from registry import migrations
 from registry.store import Store, StoreError, default_db_path
 
 
@@ -20,15 +21,41 @@ def test_default_path_follows_the_environment(monkeypatch, tmp_path):
     assert default_db_path() == tmp_path / "data" / "touchline.duckdb"
 
 
-def test_reading_a_missing_store_creates_it_empty(tmp_path):
-    store = Store(tmp_path / "new" / "folder" / "store.duckdb")
+def test_reading_a_missing_store_reads_it_empty_without_creating_it(tmp_path):
+    folder = tmp_path / "new" / "folder"
+    store = Store(folder / "store.duckdb")
     assert not store.exists()
     with store.read() as con:
         tables = {name for (name,) in con.execute("SHOW TABLES").fetchall()}
         assert con.execute("SELECT count(*) FROM matches").fetchone() == (0,)
-    assert store.exists()
+        assert migrations.applied(con) == [m.name for m in migrations.MIGRATIONS]
+    assert not store.exists() and not (tmp_path / "new").exists()
     expected = {"matches", "fixtures", "prices", "imports", "rejected_rows"}
     assert expected | {"corrections", "schema_migrations"} <= tables
+    assert store.applied_migrations() == [m.name for m in migrations.MIGRATIONS]
+    assert not store.exists()
+
+
+def test_a_write_after_reading_a_missing_store_creates_it(tmp_path):
+    store = Store(tmp_path / "s.duckdb")
+    with store.read() as con:
+        assert con.execute("SELECT count(*) FROM imports").fetchone() == (0,)
+    with store.write() as con:
+        con.execute("CREATE TABLE note (x INTEGER)")
+    assert store.exists()
+    with store.read() as con:
+        assert con.execute("SELECT count(*) FROM note").fetchone() == (0,)
+
+
+def test_reading_a_missing_store_follows_the_current_migrations(tmp_path, monkeypatch):
+    store = Store(tmp_path / "s.duckdb")
+    with store.read() as con:
+        assert "later_one" not in {n for (n,) in con.execute("SHOW TABLES").fetchall()}
+    later = migrations.Migration("9001_later", ("CREATE TABLE later_one (x INT)",))
+    monkeypatch.setattr(migrations, "MIGRATIONS", (*migrations.MIGRATIONS, later))
+    with store.read() as con:
+        assert con.execute("SELECT count(*) FROM later_one").fetchone() == (0,)
+    assert not store.exists()
 
 
 def test_write_commits_when_the_block_ends(tmp_path):

@@ -240,6 +240,13 @@ def test_delete_records_the_deletion(store, payload):
     assert json.loads(row[1])["artefact_sha256"] == version.artefact_sha256
 
 
+def test_deleting_from_a_missing_store_creates_no_file(tmp_path):
+    store = Store(tmp_path / "typo" / "typo.duckdb")
+    with pytest.raises(UnknownVersion, match="no model version has the id"):
+        delete_version(store, "ffff")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_delete_refuses_a_version_an_alias_holds(store, payload):
     version = register(store, payload)
     with store.write() as con:
