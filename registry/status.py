@@ -119,7 +119,7 @@ def data_status(store: Store) -> DataStatus:
     Parameters
     ----------
     store : Store
-        The store to read; a missing one is created empty.
+        The store to read; a missing one reads as empty and is not created.
 
     Returns
     -------

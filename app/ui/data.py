@@ -43,8 +43,8 @@ class StoreData(param.Parameterized):
     Parameters
     ----------
     db_path : str
-        The store's DuckDB file; a missing one is created empty on the first
-        read.
+        The store's DuckDB file; a missing one reads as empty until a write
+        creates it.
     busy_timeout_s : float, default 3.0
         How long a refresh waits for a writer to let go of the file before it
         gives up and says so in ``message``.
