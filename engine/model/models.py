@@ -36,6 +36,9 @@ from engine.model.arrays import ModelData
 RHO_MARGIN = 1e-3
 """Fraction by which rho stays inside its bound, so tau > 0 after rounding."""
 
+RHO_SD = 0.15
+"""Prior sd of Dixon–Coles rho: fitted values lie mostly within +-0.15."""
+
 INTERCEPT_PRIOR = (0.2, 0.5)
 """Normal (mean, sd) of a league's log scoring rate of an average away side."""
 
@@ -275,18 +278,44 @@ def _dynamic_strength(data: ModelData, name: str) -> jax.Array:
 
 
 def _rho(params: Strengths, data: ModelData) -> jax.Array:
-    """Dixon–Coles rho, mapped into the bound of the data and of all pairings.
+    """Dixon–Coles rho, squashed into the bound of the data and of all pairings.
 
     The bound covers every training match and every home/away pairing of the
     teams of each league (in every season), so rho is valid for the data and
-    for any fixture between known teams. ``rho_unit`` in (0, 1) is the position
-    within the bound, shrunk by `RHO_MARGIN` towards zero.
+    for any fixture between known teams. ``rho_raw`` has a Normal(0, `RHO_SD`)
+    prior, so independence is the prior's centre; `squash_rho` maps it into
+    the bound, shrunk by `RHO_MARGIN`, and is the identity near zero.
     """
     max_rate, max_product = _max_rates(params, data)
     lower, upper = jnp.unstack(rho_bounds(max_rate, max_product), axis=-1)
-    rho_unit = numpyro.sample("rho_unit", dist.Beta(2.0, 2.0))
-    rho = (1.0 - RHO_MARGIN) * (lower + (upper - lower) * rho_unit)
-    return numpyro.deterministic("rho", rho)
+    rho_raw = numpyro.sample("rho_raw", dist.Normal(0.0, RHO_SD))
+    shrink = 1.0 - RHO_MARGIN
+    return numpyro.deterministic(
+        "rho", squash_rho(rho_raw, shrink * lower, shrink * upper)
+    )
+
+
+def squash_rho(value: jax.Array, lower: jax.Array, upper: jax.Array) -> jax.Array:
+    """Map the real line into ``(lower, upper)`` with ``lower < 0 < upper``.
+
+    ``upper * tanh(value / upper)`` above zero and ``-lower * tanh(value /
+    lower)`` below: smooth, increasing, and close to ``value`` while it is small
+    against the bound, so the prior on ``value`` is nearly the prior on rho.
+
+    Parameters
+    ----------
+    value : jax.Array
+        Unconstrained rho.
+    lower, upper : jax.Array
+        The bound, negative and positive.
+
+    Returns
+    -------
+    jax.Array
+        rho, strictly inside the bound.
+    """
+    edge = jnp.where(value >= 0, upper, -lower)
+    return edge * jnp.tanh(value / edge)
 
 
 def _max_rates(params: Strengths, data: ModelData) -> tuple[jax.Array, jax.Array]:

@@ -284,3 +284,15 @@ def test_decay_weights_scale_each_matchs_log_likelihood(
     )
     expected = jnp.sum(jnp.where(flat.match_mask, (1 - decayed.weight) * score, 0.0))
     np.testing.assert_allclose(float(full - weighted), float(expected), rtol=1e-4)
+
+
+def test_squashed_rho_stays_in_its_bound_and_is_identity_near_zero() -> None:
+    value = jnp.linspace(-3.0, 3.0, 601)
+    rho = models.squash_rho(value, jnp.float32(-0.4), jnp.float32(0.25))
+    assert float(rho.min()) >= -0.4 and float(rho.max()) <= 0.25
+    assert bool(jnp.all(jnp.diff(rho) >= -1e-6))  # float32 rounding where flat
+    small = jnp.abs(value) <= 0.02
+    np.testing.assert_allclose(rho[small], value[small], atol=1e-4)
+    slope = jax.grad(lambda v: models.squash_rho(v, -0.4, 0.25))
+    assert float(slope(0.0)) == pytest.approx(1.0)
+    assert float(slope(-1e-6)) == pytest.approx(1.0, abs=1e-4)
