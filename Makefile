@@ -4,12 +4,14 @@
 # make bench -- the benchmark scripts under bench/, printing their figures
 #
 # The task commands below are the same strings as the tasks of pixi.toml;
-# tests/test_tooling.py keeps the two in step.
+# tests/test_tooling.py keeps the two in step. Every command of every recipe
+# finds the tools of .venv first: the exported PATH reaches each of them,
+# including those after `&&`.
 
 PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
-RUN := PATH="$(CURDIR)/$(VENV)/bin:$$PATH"
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 .PHONY: app test lint bench setup
 
@@ -22,13 +24,13 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 app: $(STAMP)
-	$(RUN) touchline app
+	touchline app
 
 test: $(STAMP)
-	$(RUN) pytest -n 2 --timeout 900
+	pytest -n 2 --timeout 900
 
 lint: $(STAMP)
-	$(RUN) ruff check . && ruff format --check . && codespell
+	ruff check . && ruff format --check . && codespell
 
 bench: $(STAMP)
-	$(RUN) python bench/run_all.py
+	python bench/run_all.py

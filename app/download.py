@@ -2,8 +2,9 @@
 
 The site serves one CSV per division and season at
 ``<base-url>/mmz4281/<yyYY>/<league>.csv``. Transient failures (connection
-errors, timeouts, 5xx answers) are retried with exponential backoff; anything
-else fails at once with a message that says what to do instead.
+errors, timeouts, a connection dropped while the body arrives, 5xx answers)
+are retried with exponential backoff; anything else fails at once with a
+message that says what to do instead.
 """
 
 from __future__ import annotations
@@ -13,10 +14,23 @@ import time
 from collections.abc import Callable
 
 import requests
+import urllib3
 
 log = logging.getLogger(__name__)
 
 _RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
+_TRANSIENT = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+)
+_BAD_ADDRESS = (
+    requests.exceptions.InvalidURL,
+    requests.exceptions.MissingSchema,
+    requests.exceptions.InvalidSchema,
+    requests.exceptions.URLRequired,
+    urllib3.exceptions.LocationValueError,  # a host such as "a..b"
+)
 
 
 class DownloadError(RuntimeError):
@@ -67,8 +81,9 @@ def fetch(
     Raises
     ------
     DownloadError
-        When the file does not exist, the answer is not a success, or the
-        source could not be reached after every retry.
+        When ``url`` is not an http(s) address, the file does not exist, the
+        answer is not a success, or the source could not be reached (or kept
+        dropping the connection mid-download) after every retry.
     """
     http = session or requests.Session()
     problem = ""
@@ -77,11 +92,22 @@ def fetch(
             wait = backoff_s * 2 ** (attempt - 1)
             log.info("retrying %s in %.1f s after %s", url, wait, problem)
             sleep(wait)
-        try:
+        try:  # the body is read here too: a dropped connection raises here
             answer = http.get(url, timeout=timeout_s)
-        except (requests.ConnectionError, requests.Timeout) as exc:
+        except _TRANSIENT as exc:
             problem = f"{type(exc).__name__}: {_first_line(exc)}"
             continue
+        except _BAD_ADDRESS as exc:
+            raise DownloadError(
+                f"{url} is not an address that can be fetched ({_first_line(exc)}); "
+                "expected http:// or https:// and a host name; check --base-url"
+            ) from None
+        except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
+            raise DownloadError(
+                f"{url} could not be fetched ({type(exc).__name__}: "
+                f"{_first_line(exc)}); check the base URL, or load files with "
+                "`touchline data import PATH`"
+            ) from None
         if answer.status_code in _RETRY_STATUS:
             problem = f"HTTP {answer.status_code}"
             continue

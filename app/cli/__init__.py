@@ -20,7 +20,7 @@ from app.cli import data as data_commands
 from app.cli import model as model_commands
 from app.cli import registry as registry_commands
 from app.cli import serve as serve_commands
-from app.cli.common import Context, fail_one_line
+from app.cli.common import Context, OptionError, fail_one_line, fail_usage
 
 cli = typer.Typer(
     name="touchline",
@@ -77,6 +77,8 @@ def main(argv: list[str] | None = None) -> None:
     command = typer.main.get_command(cli)
     try:
         command.main(args=argv, prog_name="touchline", standalone_mode=True)
+    except OptionError as exc:
+        fail_usage(exc)
     except Exception as exc:  # turned into one line; tracebacks only on request
         if os.environ.get("TOUCHLINE_DEBUG"):
             raise

@@ -135,6 +135,19 @@ def emit_id(identifier: str) -> None:
     sys.stdout.write(f"{identifier}\n")
 
 
+class OptionError(ValueError):
+    """A command-line option value outside what the option accepts.
+
+    Any command may raise it; the command line reports it as a usage error.
+    """
+
+
+def fail_usage(exc: OptionError) -> NoReturn:
+    """Write ``exc`` as one line on stderr and exit with the usage status 2."""
+    stderr.print(f"error: {' '.join(str(exc).split())}", markup=False)
+    raise SystemExit(EXIT_USAGE)
+
+
 def fail_one_line(exc: BaseException) -> NoReturn:
     """Write ``exc`` as one line on stderr and exit with status 1."""
     message = " ".join(str(exc).split()) or type(exc).__name__

@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 import typer
 
 from app.cli.common import (
     Context,
     FormatOption,
+    OptionError,
     OutputFormat,
     emit_id,
     emit_json,
@@ -19,12 +21,13 @@ from app.cli.common import (
     team_aliases,
 )
 from app.download import fetch, season_url
-from engine.config import Config
+from engine.config import Config, ConfigError, parse_config
 from engine.contract import ParsedFile
 from engine.football_data import (
-    FootballDataError,
     combine,
+    expand_paths,
     read_football_data,
+    read_path,
 )
 from registry.matches import ImportReport, import_batch
 from registry.status import data_status
@@ -37,31 +40,80 @@ group = typer.Typer(
 )
 
 
-def expand_paths(paths: list[Path]) -> list[Path]:
-    """Return the CSV files named by ``paths``, folders searched recursively.
+def check_leagues(leagues: list[str]) -> list[str]:
+    """Return the ``--league`` codes, checked as the config checks its leagues.
 
     Raises
     ------
-    FootballDataError
-        When a path does not exist or a folder holds no CSV file.
+    OptionError
+        Naming the first code that is not a division code.
     """
-    files: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            found = sorted(path.rglob("*.csv"))
-            if not found:
-                raise FootballDataError(
-                    f"{path} holds no .csv file; name files or folders of "
-                    "football-data.co.uk CSV files"
-                )
-            files.extend(found)
-        elif path.is_file():
-            files.append(path)
-        else:
-            raise FootballDataError(
-                f"{path} does not exist; name existing CSV files or folders"
+    for league in leagues:
+        if _config_refuses("leagues", [league]):
+            raise OptionError(
+                f"--league must be a division code of letters and digits such "
+                f"as E0, got {league!r}; pass e.g. --league E0"
             )
-    return files
+    return leagues
+
+
+def check_seasons(seasons: list[int]) -> list[int]:
+    """Return the ``--season`` years, checked against the config's range.
+
+    Raises
+    ------
+    OptionError
+        Naming the first year outside the range the config accepts.
+    """
+    for season in seasons:
+        expected = _config_refuses("seasons", [season])
+        if expected:
+            years = expected.removeprefix("a non-empty list of ")
+            raise OptionError(
+                f"--season accepts {years} (2023 is 2023/24), got {season}; "
+                "pass e.g. --season 2023"
+            )
+    return seasons
+
+
+def check_base_url(url: str) -> str:
+    """Return ``--base-url`` without a trailing slash, checked to be http(s).
+
+    Raises
+    ------
+    OptionError
+        When the value is not an ``http://`` or ``https://`` address with a
+        host (it may also come from ``$TOUCHLINE_DATA_URL``).
+    """
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - reading it checks the port number
+    except ValueError:
+        parts = None
+    ok = (
+        parts is not None
+        and parts.scheme in ("http", "https")
+        and bool(parts.hostname)
+        and not any(c.isspace() for c in url)
+    )
+    if not ok:
+        raise OptionError(
+            f"--base-url (or $TOUCHLINE_DATA_URL) must be an http:// or https:// "
+            f"address with a host, got {url!r}; pass e.g. --base-url "
+            "https://www.football-data.co.uk"
+        )
+    return url.rstrip("/")
+
+
+def _config_refuses(key: str, value: object) -> str | None:
+    """Return what ``data.<key>`` must be when a config refuses ``value``."""
+    try:
+        parse_config({"data": {key: value}})
+    except ConfigError as exc:
+        text = str(exc)
+        start = text.find(" must be ") + len(" must be ")
+        return text[start : text.rfind(", got ")] or text
+    return None
 
 
 def import_files(store: Store, config: Config, paths: list[Path]) -> ImportReport:
@@ -72,9 +124,7 @@ def import_files(store: Store, config: Config, paths: list[Path]) -> ImportRepor
     with progress() as bar:
         task = bar.add_task("reading", total=len(files))
         for file in files:
-            parsed.append(
-                read_football_data(file.read_bytes(), str(file), aliases=aliases)
-            )
+            parsed.append(read_path(file, aliases=aliases))
             bar.advance(task)
     return import_batch(store, combine(parsed))
 
@@ -123,11 +173,12 @@ def import_command(
 ) -> None:
     """Import football-data.co.uk CSV files or folders into the store.
 
-    All files are read and checked first and then written in one transaction:
-    a file that cannot be read leaves the store as it was. Rows that break the
-    data contract are kept in the rejected rows with the reason. Importing the
-    same file again changes nothing; a corrected result updates the match and
-    is recorded. The last line of stdout lists the new import ids.
+    A folder is searched recursively for files whose names end in .csv, in
+    any case. All files are read and checked first and then written in one
+    transaction: a file that cannot be read leaves the store as it was. Rows
+    that break the data contract are kept in the rejected rows with the
+    reason. Importing the same file again changes nothing; a corrected result
+    updates the match and is recorded. The last line of stdout lists the new import ids.
     """
     obj: Context = ctx.obj
     _report(import_files(obj.store, obj.config, paths), fmt)
@@ -157,16 +208,21 @@ def pull_command(
 
     Fetches <base-url>/mmz4281/<yyYY>/<league>.csv for every league and season
     asked for, with retries and timeouts. Nothing is written unless every file
-    arrived and could be read.
+    arrived and could be read. A league that is not a division code, a season
+    outside the years a config accepts or a base URL that is not http(s) is a
+    usage error (exit status 2), found before anything is downloaded.
     """
+    leagues = check_leagues(league or [])
+    seasons = check_seasons(season or [])
+    source = check_base_url(base_url) if base_url is not None else None
     obj: Context = ctx.obj
     config = obj.config
     report = pull(
         obj.store,
         config,
-        leagues=list(league or config.data.leagues),
-        seasons=list(season or config.data.seasons),
-        base_url=(base_url or config.data.source).rstrip("/"),
+        leagues=leagues or list(config.data.leagues),
+        seasons=seasons or list(config.data.seasons),
+        base_url=source or config.data.source.rstrip("/"),
     )
     _report(report, fmt)
 

@@ -20,6 +20,7 @@ from rich.progress import TaskID
 from app.cli.common import (
     Context,
     FormatOption,
+    OptionError,
     OutputFormat,
     emit_id,
     emit_json,
@@ -29,6 +30,7 @@ from app.cli.common import (
     stderr,
     team_aliases,
 )
+from app.cli.data import check_leagues
 from engine.config import Config, ModelConfig, SamplerConfig
 from engine.fixture_list import read_fixture_list
 from registry.aliases import list_aliases, resolve_alias
@@ -100,7 +102,7 @@ def fit_command(
         num_chains=num_chains,
         seed=seed,
     )
-    leagues = sorted(set(league or config.data.leagues))
+    leagues = sorted(set(check_leagues(league) if league else config.data.leagues))
     cutoff = _date(until, "--until") if until else date.today()
     matches = load_matches(obj.store, leagues=leagues, until=cutoff)
     if matches.height == 0:
@@ -282,7 +284,7 @@ def _overridden(config: Config, **given: Any) -> Config:
     try:  # the options alone first, so that an error names the option
         parse_config({"model": model_fields, "sampler": sampler_fields}, None)
     except ConfigError as exc:
-        raise ConfigError(_option_message(str(exc))) from None
+        raise OptionError(_option_message(str(exc))) from None
     raw = config.to_dict()
     raw["model"].update(model_fields)
     raw["sampler"].update(sampler_fields)
@@ -318,7 +320,7 @@ def _date(text: str, option: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise ValueError(
+        raise OptionError(
             f"{option} expects a date as yyyy-mm-dd, got {text!r}"
         ) from None
 

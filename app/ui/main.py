@@ -9,6 +9,7 @@ behind the sidebar menu: the store, the model versions and the match explorer.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from pathlib import Path
 
@@ -111,6 +112,41 @@ def _models_page(registry: RegistryData) -> pn.Column:
     )
 
 
+def allowed_origins(address: str, port: int) -> list[str]:
+    """Return the ``host:port`` origins whose pages may open the app's websocket.
+
+    Parameters
+    ----------
+    address : str
+        The address the server binds.
+    port : int
+        The port it listens on.
+
+    Returns
+    -------
+    list of str
+        For a loopback address (``127.0.0.1``, ``localhost``, ``::1``, any of
+        127.0.0.0/8) both loopback names, ``localhost:port`` and
+        ``127.0.0.1:port``, and the address itself; for any other address
+        that address alone, so a page served elsewhere cannot drive the app.
+    """
+    host = f"[{address}]" if ":" in address else address
+    own = f"{host}:{port}"
+    if not _is_loopback(address):
+        return [own]
+    names = [f"localhost:{port}", f"127.0.0.1:{port}"]
+    return names if own in names else [*names, own]
+
+
+def _is_loopback(address: str) -> bool:
+    if address.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
+
+
 def serve(
     db_path: str | Path,
     *,
@@ -122,6 +158,9 @@ def serve(
     policy: PromotionPolicy | None = None,
 ):
     """Serve the app on ``address:port``, accepting pages from there only.
+
+    Pages may open the app's websocket only from :func:`allowed_origins`: on a
+    loopback address both ``localhost`` and ``127.0.0.1``, else the address.
 
     Parameters
     ----------
@@ -156,13 +195,20 @@ def serve(
             f"port must be a whole number from 1 to 65535, got {port!r}; pass e.g. 5006"
         )
     path = Path(db_path)
-    origin = f"{address}:{port}"
-    logger.info("serving %s on http://%s for the store %s", TITLE, origin, path)
+    origins = allowed_origins(address, port)
+    logger.info(
+        "serving %s on %s:%d for the store %s, pages from %s",
+        TITLE,
+        address,
+        port,
+        path,
+        ", ".join(origins),
+    )
     return pn.serve(
         lambda: build_app(path, notice=notice, policy=policy),
         address=address,
         port=port,
-        websocket_origin=[origin],
+        websocket_origin=origins,
         show=show,
         threaded=threaded,
         title=TITLE,

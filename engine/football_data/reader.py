@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -27,9 +28,11 @@ _TIME = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?")
 _SEASON_FOLDER = re.compile(r"mmz4281/(\d{2})(\d{2})/")
 
 MISSING_TEAM = "missing team"
+SAME_TEAM = "same team at home and away"
 UNPARSEABLE_DATE = "unparseable date"
 NEGATIVE_GOALS = "negative goals"
 FRACTIONAL_GOALS = "fractional goals"
+UNPARSEABLE_GOALS = "unparseable goals"
 ODDS_NOT_ABOVE_ONE = "odds not above 1.0"
 MISSING_RESULT = "missing result"
 
@@ -254,8 +257,10 @@ def _reason(
     row without a result is rejected for such a price, else it is a fixture
     when it kicks off after ``today`` and a missing result otherwise.
     """
-    if not home or not away or home == away:
+    if not home or not away:
         return MISSING_TEAM
+    if home == away:
+        return SAME_TEAM
     if kickoff is None:
         return UNPARSEABLE_DATE
     for goal in goals:
@@ -279,9 +284,9 @@ def _goals(text: str) -> int | str | None:
     try:
         value = float(text)
     except ValueError:
-        return FRACTIONAL_GOALS
+        return UNPARSEABLE_GOALS
     if value != value or value in (float("inf"), float("-inf")):
-        return FRACTIONAL_GOALS
+        return UNPARSEABLE_GOALS
     if value < 0:
         return NEGATIVE_GOALS
     if not value.is_integer() or value >= 2**31:
@@ -371,7 +376,7 @@ def read_paths(
     Parameters
     ----------
     paths : iterable of str or Path
-        Files or folders; a folder is searched recursively, its files sorted.
+        Files or folders, expanded as by :func:`expand_paths`.
     aliases, today
         As for :func:`read_football_data`.
 
@@ -383,19 +388,79 @@ def read_paths(
     Raises
     ------
     FootballDataError
-        When a path does not exist, a folder holds no CSV file, or a file
-        cannot be read.
+        When a path does not exist, a folder holds no CSV file or cannot be
+        listed, or a file cannot be read.
     """
-    files = [file for path in paths for file in _expand(Path(path))]
     return [
-        read_football_data(file.read_bytes(), str(file), aliases=aliases, today=today)
-        for file in files
+        read_path(file, aliases=aliases, today=today) for file in expand_paths(paths)
     ]
+
+
+def read_path(
+    path: str | Path,
+    *,
+    aliases: Mapping[str, str] | None = None,
+    today: dt.date | None = None,
+) -> FootballDataFile:
+    """Read the football-data.co.uk CSV file at ``path``.
+
+    Parameters
+    ----------
+    path : str or Path
+        A file, its path being the ``source`` of :func:`read_football_data`.
+    aliases, today
+        As for :func:`read_football_data`.
+
+    Returns
+    -------
+    FootballDataFile
+        As from :func:`read_football_data`.
+
+    Raises
+    ------
+    FootballDataError
+        When the file cannot be opened (missing, a folder, no permission) or
+        its contents cannot be read.
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise FootballDataError(
+            f"{path} could not be read ({_os_reason(exc)}); expected a readable "
+            "CSV file; check that it exists and that you may read it"
+        ) from None
+    return read_football_data(data, str(path), aliases=aliases, today=today)
+
+
+def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
+    """Return the files named by ``paths``, folders searched recursively.
+
+    Parameters
+    ----------
+    paths : iterable of str or Path
+        Files, taken as named whatever their extension, or folders: every
+        file below a folder whose name ends in ``.csv`` (in any case, so
+        ``E0.CSV`` too) is taken, sorted by path; a folder named like a CSV
+        file is searched, not read.
+
+    Returns
+    -------
+    list of Path
+        The files, in the order named.
+
+    Raises
+    ------
+    FootballDataError
+        When a path does not exist, a folder holds no CSV file, or a folder
+        below one cannot be listed.
+    """
+    return [file for path in paths for file in _expand(Path(path))]
 
 
 def _expand(path: Path) -> list[Path]:
     if path.is_dir():
-        found = sorted(p for p in path.rglob("*") if _is_csv(p))
+        found = sorted(_csv_files(path))
         if not found:
             raise FootballDataError(
                 f"{path} holds no .csv file; expected football-data.co.uk CSV "
@@ -410,5 +475,31 @@ def _expand(path: Path) -> list[Path]:
     )
 
 
-def _is_csv(path: Path) -> bool:
-    return path.suffix.lower() == ".csv" and path.is_file()
+def _csv_files(folder: Path) -> list[Path]:
+    """Every CSV file below ``folder``; a folder that cannot be listed raises."""
+
+    def refuse(exc: OSError) -> None:
+        where = exc.filename or folder
+        raise FootballDataError(
+            f"{where} could not be listed ({_os_reason(exc)}); expected a "
+            "readable folder of CSV files; check that you may read it"
+        ) from None
+
+    found: list[Path] = []
+    seen: set[str] = set()
+    for root, folders, names in os.walk(folder, onerror=refuse, followlinks=True):
+        real = os.path.realpath(root)
+        if real in seen:  # a link back up the tree: walk each folder once
+            folders.clear()
+            continue
+        seen.add(real)
+        found.extend(
+            Path(root, name)
+            for name in names
+            if name.lower().endswith(".csv") and Path(root, name).is_file()
+        )
+    return found
+
+
+def _os_reason(exc: OSError) -> str:
+    return exc.strerror or type(exc).__name__

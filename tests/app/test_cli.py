@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import typer
 
-from app.cli import cli
+from app.cli import cli, main
 
 TOUCHLINE = str(Path(sys.executable).parent / "touchline")
 
@@ -147,4 +147,111 @@ def test_pull_from_an_unreachable_source_leaves_the_store(tmp_path):
     )
     assert done.returncode == 1
     assert "could not reach" in done.stderr
+    assert status(db) == before
+
+
+def pull_args(*options: str) -> list[str]:
+    return ["data", "pull", "--base-url", "http://127.0.0.1:9", *options]
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        (
+            ["--season", "23"],
+            "error: --season accepts starting years between 1990 and 2100 "
+            "(2023 is 2023/24), got 23; pass e.g. --season 2023",
+        ),
+        (["--season", "2023", "--season", "2101"], "--season accepts"),
+        (["--season", "1989"], "got 1989"),
+        (
+            ["--league", "E0/../x"],
+            "error: --league must be a division code of letters and digits such "
+            "as E0, got 'E0/../x'; pass e.g. --league E0",
+        ),
+        (["--league", ""], "--league must be a division code"),
+        (["--base-url", "ftp://example.org"], "--base-url (or $TOUCHLINE_DATA_URL)"),
+        (["--base-url", "example.org"], "got 'example.org'"),
+        (["--base-url", "http://"], "must be an http:// or https:// address"),
+        (["--base-url", "http://host:99999"], "got 'http://host:99999'"),
+    ],
+)
+def test_pull_options_are_checked_before_any_download(tmp_path, options, expected):
+    db = tmp_path / "store.duckdb"
+    before = status(db)
+    done = run(*pull_args(*options), db=db)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith("error: --")
+    assert expected in done.stderr
+    assert status(db) == before
+
+
+def test_a_bad_data_url_from_the_environment_is_a_usage_error(tmp_path):
+    done = run("data", "pull", db=tmp_path / "s.duckdb", data_url="www.example.org")
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: --base-url (or $TOUCHLINE_DATA_URL)")
+    assert "got 'www.example.org'" in done.stderr
+
+
+def test_a_base_url_that_requests_refuses_is_a_one_line_error(tmp_path):
+    db = tmp_path / "store.duckdb"
+    before = status(db)
+    done = run(
+        "data",
+        "pull",
+        "--league",
+        "E0",
+        "--season",
+        "2023",
+        db=db,
+        data_url="http://a..b",
+    )
+    assert done.returncode == 1
+    assert done.stderr.count("\n") == 1
+    assert done.stderr.startswith(
+        "error: http://a..b/mmz4281/2324/E0.csv is not an address that can be fetched"
+    )
+    assert "unexpected" not in done.stderr
+    assert status(db) == before
+
+
+def test_import_finds_csv_files_in_any_case_and_skips_folders_named_csv(tmp_path):
+    db = tmp_path / "store.duckdb"
+    season = tmp_path / "downloads" / "2324.csv"  # a folder, not a file
+    season.mkdir(parents=True)
+    (season / "E0.CSV").write_text(GOOD, encoding="utf-8")
+    (season / "readme.txt").write_text("not data", encoding="utf-8")
+    done = run("data", "import", "--format", "json", str(tmp_path / "downloads"), db=db)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["matches_added"] == 2
+    assert status(db)["seasons"][0]["league"] == "E0"
+
+
+def test_a_file_that_cannot_be_opened_is_a_one_line_error(
+    tmp_path, monkeypatch, capsys
+):
+    db = tmp_path / "store.duckdb"
+    good = tmp_path / "E0.csv"
+    good.write_text(GOOD, encoding="utf-8")
+    locked = tmp_path / "E1.csv"
+    locked.write_text(GOOD.replace("E0", "E1"), encoding="utf-8")
+    before = status(db)
+    opened = Path.read_bytes
+
+    def read_bytes(self):
+        if self == locked:
+            raise PermissionError(13, "Permission denied", str(self))
+        return opened(self)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    monkeypatch.setenv("TOUCHLINE_DB", str(db))
+    monkeypatch.setenv("XLA_FLAGS", "--xla_force_host_platform_device_count=1")
+    with pytest.raises(SystemExit) as stopped:
+        main(["data", "import", str(tmp_path)])
+    assert stopped.value.code == 1
+    assert capsys.readouterr().err == (
+        f"error: {locked} could not be read (Permission denied); expected a "
+        "readable CSV file; check that it exists and that you may read it\n"
+    )
+    monkeypatch.undo()
     assert status(db) == before

@@ -123,14 +123,14 @@ def test_predict_uses_the_champion_and_says_when_there_is_none(fitted, tmp_path)
 def test_fit_errors_are_one_line(fitted, tmp_path):
     env, _, _ = fitted
     bad_date = run(env, "fit", "--until", "01/06/2023")
-    assert bad_date.returncode == 1 and "yyyy-mm-dd" in bad_date.stderr
+    assert bad_date.returncode == 2 and "yyyy-mm-dd" in bad_date.stderr
     no_data = run(env, "fit", "--league", "SC0", "--until", "2023-06-01")
     assert no_data.returncode == 1 and "touchline data pull" in no_data.stderr
     bad_model = run(env, "fit", "--model", "elo")
-    assert bad_model.returncode == 1
+    assert bad_model.returncode == 2
     assert bad_model.stderr.startswith("error: --model must be one of poisson")
     no_chains = run(env, "fit", "--num-chains", "0")
-    assert no_chains.returncode == 1
+    assert no_chains.returncode == 2
     assert no_chains.stderr == (
         "error: --num-chains must be an integer from 1 to 64, got 0\n"
     )

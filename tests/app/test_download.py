@@ -64,3 +64,93 @@ def test_transient_errors_are_retried():
     finally:
         server.shutdown()
         server.server_close()
+
+
+class _Dropping(http.server.BaseHTTPRequestHandler):
+    """Promises a longer body than it sends, then hangs up, ``drops`` times."""
+
+    protocol_version = "HTTP/1.1"
+    drops = 0
+    calls = 0
+    chunked = False
+
+    def do_GET(self):
+        cls = type(self)
+        cls.calls += 1
+        body = b"Div,Date,HomeTeam,AwayTeam,FTHG,FTAG\n"
+        self.send_response(200)
+        if cls.calls > cls.drops:
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
+        if cls.chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(body), body))
+            self.wfile.write(b"400\r\nDiv,Da")  # a chunk cut short
+        else:
+            self.send_header("Content-Length", str(len(body) * 10))
+            self.end_headers()
+            self.wfile.write(body)
+        self.wfile.flush()
+        self.close_connection = True
+
+    def log_message(self, format, *args):
+        pass
+
+
+@pytest.fixture
+def dropping():
+    def start(drops: int, chunked: bool) -> str:
+        handler = type("Handler", (_Dropping,), {"drops": drops, "chunked": chunked})
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        servers.append((server, handler))
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        return f"http://127.0.0.1:{server.server_address[1]}/mmz4281/2324/E0.csv"
+
+    servers = []
+    yield start, servers
+    for server, _ in servers:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_a_connection_dropped_mid_download_is_retried(dropping, chunked):
+    start, servers = dropping
+    url = start(drops=2, chunked=chunked)
+    waits = []
+    body = fetch(url, retries=3, sleep=waits.append)
+    assert body == b"Div,Date,HomeTeam,AwayTeam,FTHG,FTAG\n"
+    assert servers[0][1].calls == 3
+    assert waits == [0.5, 1.0]
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_a_connection_that_keeps_dropping_ends_in_the_clear_message(dropping, chunked):
+    start, servers = dropping
+    url = start(drops=99, chunked=chunked)
+    with pytest.raises(DownloadError) as info:
+        fetch(url, retries=2, sleep=lambda _: None)
+    message = str(info.value)
+    assert message.startswith(f"could not reach {url} after 3 attempts (")
+    assert "touchline data import" in message and "\n" not in message
+    assert servers[0][1].calls == 3
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("ftp://example.org/E0.csv", "is not an address that can be fetched"),
+        ("example.org/E0.csv", "is not an address that can be fetched"),
+        ("http://", "is not an address that can be fetched"),
+        ("http://a..b/E0.csv", "is not an address that can be fetched"),
+    ],
+)
+def test_an_address_that_cannot_be_fetched_is_a_download_error(url, expected):
+    waits = []
+    with pytest.raises(DownloadError, match=expected) as info:
+        fetch(url, sleep=waits.append)
+    assert "check --base-url" in str(info.value)
+    assert waits == []

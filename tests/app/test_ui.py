@@ -17,7 +17,7 @@ from tornado.httpclient import HTTPClientError, HTTPRequest
 from tornado.websocket import websocket_connect
 
 from app.ui.data import ALL_LEAGUES, StoreData
-from app.ui.main import build_app, serve
+from app.ui.main import allowed_origins, build_app, serve
 from app.ui.views import (
     EmptyStoreNotice,
     RejectedRows,
@@ -250,7 +250,31 @@ def test_serve_refuses_pages_from_other_origins(empty_store: Path) -> None:
         assert "<title>Touchline</title>" in page.read().decode()
 
         socket_url = f"ws://127.0.0.1:{port}/ws"
-        for origin in ("http://evil.example", f"http://localhost:{port}"):
-            assert asyncio.run(_websocket_status(socket_url, origin)) == 403
+        refused = (
+            "http://evil.example",
+            f"http://evil.example:{port}",
+            f"http://localhost:{port + 1}",
+            f"http://0.0.0.0:{port}",
+        )
+        for origin in refused:
+            assert asyncio.run(_websocket_status(socket_url, origin)) == 403, origin
+        for origin in (f"http://localhost:{port}", f"http://127.0.0.1:{port}"):
+            assert asyncio.run(_websocket_status(socket_url, origin)) == "open"
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize(
+    ("address", "origins"),
+    [
+        ("127.0.0.1", ["localhost:5006", "127.0.0.1:5006"]),
+        ("localhost", ["localhost:5006", "127.0.0.1:5006"]),
+        ("127.0.0.2", ["localhost:5006", "127.0.0.1:5006", "127.0.0.2:5006"]),
+        ("::1", ["localhost:5006", "127.0.0.1:5006", "[::1]:5006"]),
+        ("0.0.0.0", ["0.0.0.0:5006"]),
+        ("192.168.1.20", ["192.168.1.20:5006"]),
+        ("touchline.example", ["touchline.example:5006"]),
+    ],
+)
+def test_pages_may_come_from_both_loopback_names_or_the_address(address, origins):
+    assert allowed_origins(address, 5006) == origins
