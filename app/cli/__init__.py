@@ -11,8 +11,9 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import warnings
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -71,9 +72,23 @@ def _host_devices() -> None:
         os.environ["XLA_FLAGS"] = f"{flags} {option}".strip()
 
 
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: Any = None,
+    line: str | None = None,
+) -> None:
+    """Write a statistical caveat as one line on stderr, without source lines."""
+    text = " ".join(str(message).split())
+    sys.stderr.write(f"warning: {category.__name__}: {text}\n")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the command line; the console script ``touchline`` calls this."""
     _host_devices()
+    warnings.showwarning = _show_warning
     command = typer.main.get_command(cli)
     try:
         command.main(args=argv, prog_name="touchline", standalone_mode=True)

@@ -11,6 +11,7 @@ with random-walk steps.
 from __future__ import annotations
 
 import hashlib
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -26,6 +27,10 @@ from engine.model.arrays import ModelInputError
 from engine.model.fitting import Fit
 
 FIXTURE_COLUMNS = ("league", "kickoff", "home_team", "away_team")
+
+
+class NewTeamPriorWarning(UserWarning):
+    """Unseen teams priced from a new-team offset that no data informed."""
 
 
 @dataclass(frozen=True)
@@ -88,12 +93,28 @@ def fixture_rates(
     ModelInputError
         A missing column, missing values, or a league the fit did not include
         (named, with the leagues it knows).
+
+    Warns
+    -----
+    NewTeamPriorWarning
+        When a fixture has a team the fit never saw and the training window
+        held no promoted side, so the new-team offset is only its prior.
     """
     idata = fit.idata if isinstance(fit, Fit) else fit
     leagues = [str(code) for code in idata.posterior["league"].values]
     _check_fixtures(fixtures, leagues)
     post = _flat_posterior(idata)
     sides = _team_strengths(idata, post, fixtures, rng_key)
+    if sides.unseen and not idata.constant_data["team_new"].values.any():
+        warnings.warn(
+            NewTeamPriorWarning(
+                f"{len(sides.unseen)} team(s) the fit never saw, e.g. "
+                f"{sides.unseen[0]!r}, are priced from the new-team offset, but "
+                "the training window held no promoted side to learn it from: "
+                "its prior stands in; fit a window of two or more seasons"
+            ),
+            stacklevel=2,
+        )
 
     league = np.array([leagues.index(code) for code in fixtures["league"]])
     base = post["intercept"][:, league]

@@ -99,6 +99,10 @@ def test_predict_writes_one_row_per_fixture(fitted, tmp_path):
     assert rows[1]["p_home"] > rows[1]["p_away"]  # Arsenal at home to Forest
     assert rows[0]["note"] == "'=cmd()"
     assert rows[0]["B365H"] == "8.0"
+    # one season holds no promoted side: the caveat is one line on stderr
+    caveats = [x for x in done.stderr.splitlines() if x.startswith("warning: ")]
+    assert caveats == [caveats[0]] and "'Burnley'" in caveats[0]
+    assert "NewTeamPriorWarning" in caveats[0] and "prior stands in" in caveats[0]
 
 
 def test_predict_uses_the_champion_and_says_when_there_is_none(fitted, tmp_path):

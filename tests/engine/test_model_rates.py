@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from datetime import date
 
 import jax
@@ -11,6 +12,7 @@ import pytest
 from simulated import TEAMS
 
 from engine.model import Fit, ModelInputError, fixture_rates
+from engine.model.rates import NewTeamPriorWarning
 
 
 def test_fixture_rates_follow_the_posterior(poisson_fit: tuple[Fit, int]) -> None:
@@ -121,3 +123,28 @@ def test_dixon_coles_fixture_rates_carry_a_valid_rho(dixon_coles_fit: Fit) -> No
     fitted = dixon_coles_fit.idata.posterior["rho"].values.reshape(-1)
     assert not rates.rho_clipped[:, 0].any()
     np.testing.assert_array_equal(rates.rho[:, 0], fitted)
+
+
+def test_unseen_sides_without_a_learned_offset_carry_a_warning(
+    poisson_fit: tuple[Fit, int],
+) -> None:
+    fixtures = pl.DataFrame(
+        {
+            "league": ["E0", "E0"],
+            "kickoff": [date(2024, 8, 10)] * 2,
+            "home_team": ["Nowhere Town", "Team A"],
+            "away_team": ["Team B", "Team C"],
+        }
+    )
+    idata = poisson_fit[0].idata
+    assert not idata.constant_data["team_new"].values.any()
+    with pytest.warns(NewTeamPriorWarning, match="'Nowhere Town'.*prior stands in"):
+        fixture_rates(idata, fixtures, rng_key=jax.random.key(0))
+
+    learned = idata.copy()
+    learned.constant_data["team_new"].values[:2] = 1
+    known_only = fixtures.filter(pl.col("home_team") == "Team A")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", NewTeamPriorWarning)
+        fixture_rates(learned, fixtures, rng_key=jax.random.key(0))
+        fixture_rates(idata, known_only, rng_key=jax.random.key(0))
