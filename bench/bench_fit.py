@@ -76,16 +76,10 @@ def season_matches(league: str, season: int):
 
 def table_points(matches) -> dict[str, int]:
     """Return each team's league points (3 a win, 1 a draw)."""
-    points: dict[str, int] = {}
-    for row in matches.iter_rows(named=True):
-        home, away = row["home_goals"], row["away_goals"]
-        for team, scored, conceded in (
-            (row["home_team"], home, away),
-            (row["away_team"], away, home),
-        ):
-            won = 3 if scored > conceded else int(scored == conceded)
-            points[team] = points.get(team, 0) + won
-    return points
+    from engine.standings import league_table
+
+    table = league_table(matches)
+    return dict(zip(table["team"], table["points"], strict=True))
 
 
 def min_ess_bulk(posterior) -> float:

@@ -20,6 +20,7 @@ import pytest
 from scipy import stats
 
 from engine.football_data import combine, read_paths
+from engine.standings import league_table
 
 TOUCHLINE = str(Path(sys.executable).parent / "touchline")
 
@@ -33,17 +34,8 @@ def run(env: dict, *args: str) -> subprocess.CompletedProcess:
 
 
 def table_points(path: Path) -> dict[str, int]:
-    matches = combine(read_paths([path])).matches
-    points: dict[str, int] = {}
-    for row in matches.iter_rows(named=True):
-        home, away = row["home_goals"], row["away_goals"]
-        for team, scored, conceded in (
-            (row["home_team"], home, away),
-            (row["away_team"], away, home),
-        ):
-            won = 3 if scored > conceded else int(scored == conceded)
-            points[team] = points.get(team, 0) + won
-    return points
+    table = league_table(combine(read_paths([path])).matches)
+    return dict(zip(table["team"], table["points"], strict=True))
 
 
 def test_default_fit_converges_and_ranks_the_table(tmp_path, shared_data):

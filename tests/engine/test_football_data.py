@@ -8,50 +8,21 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from pathlib import Path
 
 import polars as pl
 import pytest
+from football_files import HEADER, REPO, SOURCE, csv, one, prices_of, read
 
 from engine.contract import (
     FIXTURE_SCHEMA,
     MATCH_SCHEMA,
     PRICE_SCHEMA,
     REJECTED_SCHEMA,
-    ParsedFile,
 )
 from engine.football_data import (
     FootballDataError,
-    FootballDataFile,
     load_team_aliases,
-    read_football_data,
 )
-
-REPO = Path(__file__).resolve().parents[2]
-TODAY = dt.date(2024, 6, 1)
-SOURCE = "data/mmz4281/2324/E0.csv"
-HEADER = "Div,Date,Time,HomeTeam,AwayTeam,FTHG,FTAG,FTR,B365H,B365D,B365A"
-
-
-def csv(*lines: str, newline: str = "\n", encoding: str = "utf-8") -> bytes:
-    return newline.join(lines).encode(encoding) + newline.encode()
-
-
-def read(data: bytes, source: str = SOURCE, **kwargs) -> FootballDataFile:
-    kwargs.setdefault("today", TODAY)
-    return read_football_data(data, source, **kwargs)
-
-
-def one(frame: pl.DataFrame) -> dict:
-    assert frame.height == 1, frame
-    return frame.row(0, named=True)
-
-
-def prices_of(parsed: ParsedFile, market: str) -> list[tuple]:
-    frame = parsed.prices.filter(pl.col("market") == market)
-    columns = ["bookmaker", "timing", "outcome", "line", "price"]
-    return sorted(frame.select(columns).rows(), key=str)
-
 
 # --- a plain file --------------------------------------------------------------
 

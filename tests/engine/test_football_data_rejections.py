@@ -12,6 +12,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from football_files import HEADER, REPO, SOURCE, TODAY, csv, one, prices_of, read
 
 from engine.contract import (
     FIXTURE_SCHEMA,
@@ -20,40 +21,12 @@ from engine.contract import (
 )
 from engine.football_data import (
     FootballDataError,
-    FootballDataFile,
     combine,
     expand_paths,
     load_team_aliases,
-    read_football_data,
     read_path,
     read_paths,
 )
-
-REPO = Path(__file__).resolve().parents[2]
-TODAY = dt.date(2024, 6, 1)
-SOURCE = "data/mmz4281/2324/E0.csv"
-HEADER = "Div,Date,Time,HomeTeam,AwayTeam,FTHG,FTAG,FTR,B365H,B365D,B365A"
-
-
-def csv(*lines: str, newline: str = "\n", encoding: str = "utf-8") -> bytes:
-    return newline.join(lines).encode(encoding) + newline.encode()
-
-
-def read(data: bytes, source: str = SOURCE, **kwargs) -> FootballDataFile:
-    kwargs.setdefault("today", TODAY)
-    return read_football_data(data, source, **kwargs)
-
-
-def one(frame: pl.DataFrame) -> dict:
-    assert frame.height == 1, frame
-    return frame.row(0, named=True)
-
-
-def prices_of(parsed: ParsedFile, market: str) -> list[tuple]:
-    frame = parsed.prices.filter(pl.col("market") == market)
-    columns = ["bookmaker", "timing", "outcome", "line", "price"]
-    return sorted(frame.select(columns).rows(), key=str)
-
 
 # --- fixtures and rejected rows ---------------------------------------------------
 

@@ -15,6 +15,7 @@ from scipy import stats
 
 from engine.football_data import combine, read_paths
 from engine.model import ConvergenceWarning, Design, Fit, design, fit
+from engine.standings import league_table
 
 pytestmark = pytest.mark.slow
 
@@ -46,17 +47,8 @@ def e0_fit(e0_design: Design) -> Fit:
 
 
 def _points(matches: pl.DataFrame) -> dict[str, int]:
-    home = matches.select(team="home_team", scored="home_goals", conceded="away_goals")
-    away = matches.select(team="away_team", scored="away_goals", conceded="home_goals")
-    table = pl.concat([home, away]).with_columns(
-        points=pl.when(pl.col("scored") > pl.col("conceded"))
-        .then(3)
-        .when(pl.col("scored") == pl.col("conceded"))
-        .then(1)
-        .otherwise(0)
-    )
-    totals = table.group_by("team").agg(pl.col("points").sum())
-    return dict(zip(totals["team"], totals["points"], strict=True))
+    table = league_table(matches)
+    return dict(zip(table["team"], table["points"], strict=True))
 
 
 def test_strengths_rank_the_final_table(e0_2022: pl.DataFrame, e0_fit: Fit) -> None:
