@@ -50,31 +50,8 @@ def simulate(seed: int) -> tuple[pl.DataFrame, dict[str, np.ndarray]]:
             log_home += attack[h] - defence[a]
             log_away = TRUTH["intercept"] + attack[a] - defence[h]
             goals = rng.poisson(np.exp([log_home, log_away]))
-            rows.append(
-                (season, kickoff, TEAMS[h], TEAMS[a], int(goals[0]), int(goals[1]))
-            )
-    frame = pl.DataFrame(
-        rows,
-        schema=[
-            "season",
-            "kickoff",
-            "home_team",
-            "away_team",
-            "home_goals",
-            "away_goals",
-        ],
-        orient="row",
-    ).with_columns(league=pl.lit("E0"), kickoff_time=pl.lit(None, pl.Time))
-    frame = frame.with_columns(
-        match_id=pl.concat_str(
-            "league",
-            pl.col("kickoff").cast(pl.String),
-            "home_team",
-            "away_team",
-            separator="-",
-        )
-    )
-    return frame.cast(dict(MATCH_SCHEMA)).select(list(MATCH_SCHEMA)), {
+            rows.append(("E0", season, kickoff, TEAMS[h], TEAMS[a], *map(int, goals)))
+    return match_frame(rows), {
         "attack": attack,
         "defence": defence,
     }
@@ -107,30 +84,28 @@ def simulate_leagues(seed: int) -> tuple[pl.DataFrame, dict[str, Any]]:
                         days=int(rng.integers(270))
                     )
                     rows.append((league, season, kickoff, names[h], names[a], *goals))
+    return match_frame(rows, numbered=True), truth
+
+
+def match_frame(rows: list[tuple], *, numbered: bool = False) -> pl.DataFrame:
+    """Return matches in the contract's schema from rows of league, season,
+    kickoff, home_team, away_team, home_goals and away_goals.
+
+    ``match_id`` joins league, kickoff and teams, and the row number when
+    ``numbered`` (for data that may repeat a pairing on one day).
+    """
+    columns = ["league", "season", "kickoff", "home_team", "away_team"]
     frame = pl.DataFrame(
-        rows,
-        schema=[
-            "league",
-            "season",
-            "kickoff",
-            "home_team",
-            "away_team",
-            "home_goals",
-            "away_goals",
-        ],
-        orient="row",
-    ).with_columns(
-        kickoff_time=pl.lit(None, pl.Time),
-        match_id=pl.concat_str(
-            "league",
-            pl.col("kickoff").cast(pl.String),
-            "home_team",
-            "away_team",
-            pl.int_range(pl.len()).cast(pl.String),
-            separator="-",
-        ),
+        rows, schema=[*columns, "home_goals", "away_goals"], orient="row"
     )
-    return frame.cast(dict(MATCH_SCHEMA)).select(list(MATCH_SCHEMA)), truth
+    parts = [pl.col(c).cast(pl.String) for c in ("league", "kickoff", *columns[3:])]
+    if numbered:
+        parts.append(pl.int_range(pl.len()).cast(pl.String))
+    frame = frame.with_columns(
+        kickoff_time=pl.lit(None, pl.Time),
+        match_id=pl.concat_str(parts, separator="-"),
+    )
+    return frame.cast(dict(MATCH_SCHEMA)).select(list(MATCH_SCHEMA))
 
 
 def quiet_fit(*args: Any, **kwargs: Any) -> Fit:

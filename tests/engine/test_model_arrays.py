@@ -11,40 +11,14 @@ import numpy as np
 import polars as pl
 import pytest
 from scipy import stats
+from simulated import match_frame
 
-from engine.contract import MATCH_SCHEMA
 from engine.model import arrays, models
 from engine.model.arrays import ModelInputError, bucket_size, design
 
 
 def _matches(rows: list[tuple[str, int, date, str, str, int, int]]) -> pl.DataFrame:
-    frame = pl.DataFrame(
-        rows,
-        schema=[
-            "league",
-            "season",
-            "kickoff",
-            "home_team",
-            "away_team",
-            "home_goals",
-            "away_goals",
-        ],
-        orient="row",
-    )
-    return (
-        frame.with_columns(
-            match_id=pl.concat_str(
-                "league",
-                pl.col("kickoff").cast(pl.String),
-                "home_team",
-                "away_team",
-                separator="-",
-            ),
-            kickoff_time=pl.lit(None, pl.Time),
-        )
-        .cast({k: v for k, v in MATCH_SCHEMA.items()})
-        .select(list(MATCH_SCHEMA))
-    )
+    return match_frame(rows)
 
 
 @pytest.fixture
