@@ -75,6 +75,7 @@ VERSION_COLUMNS = (
     "max_rhat",
     "min_ess_bulk",
     "divergences",
+    "log_score_loo",
     "caveats",
 )
 ALIAS_COLUMNS = ("scope", "alias", "version_id", "moved_at")
@@ -421,6 +422,7 @@ class RegistryData(param.Parameterized):
 
     def _version_row(self, version: ModelVersion) -> dict[str, Any]:
         selection, diagnostics = version.selection, version.diagnostics
+        in_sample = diagnostics.get("in_sample") or {}
         named = [f"{t.alias} of {t.scope}" for t in self.aliases_of(version.version_id)]
         return {
             "version_id": version.version_id,
@@ -433,6 +435,7 @@ class RegistryData(param.Parameterized):
             "max_rhat": _number(diagnostics.get("max_rhat"), 3),
             "min_ess_bulk": _number(diagnostics.get("min_ess_bulk"), 0),
             "divergences": diagnostics.get("divergences"),
+            "log_score_loo": _number(in_sample.get("log_score_loo"), 3),
             "caveats": "; ".join(diagnostics.get("caveats") or []),
         }
 

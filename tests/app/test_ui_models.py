@@ -41,8 +41,10 @@ from registry.versions import register_version
 REPO = Path(__file__).resolve().parents[2]
 SEASON = Path("mmz4281") / "2223" / "E0.csv"
 GOOD = {"max_rhat": 1.002, "min_ess_bulk": 900.0, "min_ess_tail": 800.0,
-        "divergences": 0, "caveats": []}  # fmt: skip
+        "divergences": 0, "caveats": [],
+        "in_sample": {"log_score_loo": -2.97946}}  # fmt: skip
 BAD = {**GOOD, "max_rhat": 1.2, "divergences": 5, "caveats": ["r-hat 1.2 > 1.01"]}
+BAD.pop("in_sample")  # a version fitted before leave-one-out scores were kept
 NO_DRIFT_CHECK = PromotionPolicy(require_drift_check=False)
 
 
@@ -161,8 +163,12 @@ def test_version_table_shows_diagnostics_and_colours_aliases(two_fakes) -> None:
     rows = {row[0]: row for row in _rows(table.table.value)}
     assert list(table.table.value["version_id"]) == [bad, good]  # newest first
     assert rows[good][1] == "champion of E0"
-    assert rows[good][3:] == ("poisson", "E0", "2024-05-01", 3, 1.002, 900.0, 0, "")
-    assert rows[bad][1] == "" and rows[bad][7:] == (1.2, 900.0, 5, "r-hat 1.2 > 1.01")
+    assert rows[good][3:] == (
+        "poisson", "E0", "2024-05-01", 3, 1.002, 900.0, 0, -2.979, ""
+    )  # fmt: skip
+    assert rows[bad][1] == ""
+    assert rows[bad][7:10] == (1.2, 900.0, 5) and rows[bad][11] == "r-hat 1.2 > 1.01"
+    assert rows[bad][10] is None or rows[bad][10] != rows[bad][10]  # None or NaN
 
     styled = table.table._get_style_data()["data"]  # what the browser is sent
     assert set(styled) == {1}  # the champion's row, second from the top
