@@ -177,6 +177,16 @@ def _check_section(where: str, name: str, values: Any, cls: type) -> Any:
     return cls(**checked)
 
 
+def field_problem(key: str, value: Any) -> str | None:
+    """Return what config field ``key`` must be when ``value`` is not that.
+
+    ``key`` is dotted, e.g. ``"data.seasons"``; None means the config would
+    accept ``value``. Command-line options that stand for a config field
+    check their values with this, so the rule is written once.
+    """
+    return _EXPECTED[key] if _convert(key, value) is _BAD else None
+
+
 def _check_value(where: str, key: str, value: Any) -> Any:
     expected = _EXPECTED[key]
     checked = _convert(key, value)

@@ -21,7 +21,7 @@ from app.cli.common import (
     team_aliases,
 )
 from app.download import fetch, season_url
-from engine.config import Config, ConfigError, parse_config
+from engine.config import Config, field_problem
 from engine.contract import ParsedFile
 from engine.football_data import (
     combine,
@@ -49,7 +49,7 @@ def check_leagues(leagues: list[str]) -> list[str]:
         Naming the first code that is not a division code.
     """
     for league in leagues:
-        if _config_refuses("leagues", [league]):
+        if field_problem("data.leagues", [league]):
             raise OptionError(
                 f"--league must be a division code of letters and digits such "
                 f"as E0, got {league!r}; pass e.g. --league E0"
@@ -66,7 +66,7 @@ def check_seasons(seasons: list[int]) -> list[int]:
         Naming the first year outside the range the config accepts.
     """
     for season in seasons:
-        expected = _config_refuses("seasons", [season])
+        expected = field_problem("data.seasons", [season])
         if expected:
             years = expected.removeprefix("a non-empty list of ")
             raise OptionError(
@@ -103,17 +103,6 @@ def check_base_url(url: str) -> str:
             "https://www.football-data.co.uk"
         )
     return url.rstrip("/")
-
-
-def _config_refuses(key: str, value: object) -> str | None:
-    """Return what ``data.<key>`` must be when a config refuses ``value``."""
-    try:
-        parse_config({"data": {key: value}})
-    except ConfigError as exc:
-        text = str(exc)
-        start = text.find(" must be ") + len(" must be ")
-        return text[start : text.rfind(", got ")] or text
-    return None
 
 
 def import_files(store: Store, config: Config, paths: list[Path]) -> ImportReport:
