@@ -99,6 +99,13 @@ def progress() -> Progress:
     )
 
 
+class AliasName(StrEnum):
+    """The aliases a model version can hold, as a command-line choice."""
+
+    champion = "champion"
+    challenger = "challenger"
+
+
 def shown_value(value: Any) -> Any:
     """Round a float to four significant digits for a table; JSON keeps all."""
     return f"{value:.4g}" if isinstance(value, float) else value

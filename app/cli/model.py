@@ -18,6 +18,7 @@ import typer
 from rich.progress import TaskID
 
 from app.cli.common import (
+    AliasName,
     Context,
     FormatOption,
     OptionError,
@@ -194,9 +195,9 @@ def predict_command(
         str | None,
         typer.Option(help="Version id or prefix; default the alias of the leagues."),
     ] = None,
-    alias: Annotated[str, typer.Option(help="Alias used when no version is named.")] = (
-        "champion"
-    ),
+    alias: Annotated[
+        AliasName, typer.Option(help="Alias used when no version is named.")
+    ] = AliasName.champion,
     out: Annotated[
         Path | None, typer.Option(help="Write the CSV here instead of stdout.")
     ] = None,
@@ -219,7 +220,7 @@ def predict_command(
         )
     aliases = team_aliases(obj.config)
     table = read_fixture_list(fixtures.read_bytes(), str(fixtures), aliases=aliases)
-    chosen = _version_for(obj, version, alias, sorted(set(table["league"])))
+    chosen = _version_for(obj, version, alias.value, sorted(set(table["league"])))
     idata = load_inference_data(obj.store, chosen.version_id)
 
     from jax import random
@@ -261,6 +262,8 @@ def _version_for(
             for t in list_aliases(obj.store)
             if t.alias == alias and wanted <= set(t.scope.split(","))
         ]
+        # the narrowest scope that holds every league is the closest match
+        covering.sort(key=lambda t: (len(t.scope.split(",")), t.scope))
         found = covering[0].version_id if covering else None
     if found is None:
         raise LookupError(

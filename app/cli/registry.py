@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -10,6 +9,7 @@ import typer
 
 from app.cli.common import (
     EXIT_ALERT,
+    AliasName,
     Context,
     FormatOption,
     OutputFormat,
@@ -33,13 +33,6 @@ group = typer.Typer(
 VersionArgument = Annotated[
     str, typer.Argument(help="Version id, or a unique prefix of at least 4 characters.")
 ]
-
-
-class AliasName(StrEnum):
-    """The aliases a model version can hold."""
-
-    champion = "champion"
-    challenger = "challenger"
 
 
 AliasOption = Annotated[

@@ -123,6 +123,9 @@ def test_predict_uses_the_champion_and_says_when_there_is_none(fitted, tmp_path)
     rows = list(csv.DictReader(out.open(encoding="utf-8")))
     assert {r["model_version"] for r in rows} == {version}
 
+    bad_alias = run(env, "predict", "--fixtures", str(fixtures), "--alias", "best")
+    assert bad_alias.returncode == 2 and "'best'" in bad_alias.stderr
+
 
 def test_fit_errors_are_one_line(fitted, tmp_path):
     env, _, _ = fitted
