@@ -64,3 +64,14 @@ def test_zero_half_life_means_no_decay(tmp_path):
     path = tmp_path / "run.toml"
     path.write_text("[model]\ndecay_half_life_days = 0\n", encoding="utf-8")
     assert load_config(path).model.decay_half_life_days is None
+
+
+def test_field_problem_says_what_a_field_must_be():
+    from engine.config import field_problem
+
+    assert field_problem("data.seasons", [2023]) is None
+    assert field_problem("data.seasons", [23]) == (
+        "a non-empty list of starting years between 1990 and 2100"
+    )
+    assert field_problem("data.leagues", ["E-0"]).startswith("a non-empty list of")
+    assert field_problem("data.leagues", ["E0"]) is None
